@@ -1,0 +1,18 @@
+-- gold.industry_daily: one row per (trade_date, industry): equal-weight mean growth of the
+-- industry's stocks, shares, stock counts. Written by the stream's gold query (from
+-- gold.stock_daily for the trade_dates a batch touched, MERGE) and reconciled by `stockstream finalize`.
+CREATE TABLE IF NOT EXISTS gold.industry_daily (
+  trade_date     DATE      NOT NULL COMMENT 'Trading day (key, partition column)',
+  industry       STRING    NOT NULL COMMENT 'Industry (key)',
+  growth_pct     DOUBLE    NOT NULL COMMENT 'Equal-weight mean of the member stocks growth_pct',
+  volume         BIGINT    NOT NULL COMMENT 'Shares traded by the member stocks',
+  stocks         INT       NOT NULL COMMENT 'Member stocks that traded that day',
+  growing_stocks INT       NOT NULL COMMENT 'Member stocks with growth_pct > 0',
+  updated_at     TIMESTAMP NOT NULL COMMENT 'When this row was last (re)computed'
+)
+USING delta
+PARTITIONED BY (trade_date)
+COMMENT 'Daily growth per industry (analysis 1)'
+TBLPROPERTIES (
+  'stockstream.grain' = 'one row per (trade_date, industry)'
+)

@@ -1,0 +1,165 @@
+"""Typed settings: the one place that reads environment variables (prefix STOCKSTREAM_)."""
+
+from __future__ import annotations
+
+import sys
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+"""The checkout this package was installed from (editable install): lakehouse/, dags/, .cache/."""
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class Settings(BaseSettings):
+    """Every knob of a stockstream instance. Two instances with different data roots and ports
+    run side by side without touching each other."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STOCKSTREAM_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    data_root: Path = Field(
+        default=PROJECT_ROOT / "var",
+        description="All state: lakehouse tables, checkpoints, broker data, Airflow home, logs, pid files.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address every local service binds to.")
+
+    # Kafka
+    kafka_port: Port = Field(default=9092, description="Broker client listener port.")
+    kafka_controller_port: Port = Field(default=9093, description="KRaft controller listener port.")
+    kafka_heap: str = Field(default="384m", description="Broker JVM heap (-Xmx).")
+    kafka_bootstrap: str | None = Field(
+        default=None,
+        description="Bootstrap servers of an external cluster; unset means the local broker.",
+    )
+    topic: str = Field(default="transactions", description="Topic the transactions are replayed into.")
+    topic_partitions: int = Field(default=6, ge=1, description="Partitions of the transactions topic.")
+
+    # Airflow
+    airflow_port: Port = Field(default=8080, description="Airflow API server / UI port.")
+    airflow_worker_log_port: Port = Field(default=8793, description="Airflow worker log server port.")
+    airflow_trigger_log_port: Port = Field(default=8794, description="Airflow triggerer log server port.")
+    airflow_parallelism: int = Field(
+        default=4, ge=1, description="Airflow core.parallelism (SQLite: keep small)."
+    )
+
+    # Spark
+    spark_master: str = Field(default="local[*]", description="Spark master URL: local[N], spark://, k8s://.")
+    spark_driver_memory: str = Field(default="1g", description="Spark driver memory.")
+    spark_shuffle_partitions: int = Field(default=4, ge=1, description="spark.sql.shuffle.partitions.")
+    spark_ui: bool = Field(default=False, description="Start the Spark web UI (binds to host).")
+    spark_conf: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description="Extra Spark conf as 'key=value,key=value'; wins over every default.",
+    )
+    jars_dir: Path = Field(
+        default=PROJECT_ROOT / ".cache" / "jars",
+        description="Where Maven copies the broker's and Spark's jars (make jars).",
+    )
+
+    # Streaming
+    trigger_interval: str = Field(default="5 seconds", description="Processing-time trigger of the stream.")
+    max_offsets_per_trigger: int | None = Field(
+        default=None, ge=1, description="Cap on Kafka records per micro-batch (unset: no cap)."
+    )
+
+    # Service start-up
+    start_timeout: float = Field(
+        default=180.0, gt=0, description="Seconds a service may take to become healthy."
+    )
+
+    @field_validator("spark_conf", mode="before")
+    @classmethod
+    def _parse_spark_conf(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = [item.strip() for item in value.split(",") if item.strip()]
+            parsed: dict[str, str] = {}
+            for pair in pairs:
+                key, sep, val = pair.partition("=")
+                if not sep or not key.strip():
+                    raise ValueError(f"spark_conf entry {pair!r} is not key=value")
+                parsed[key.strip()] = val.strip()
+            return parsed
+        return value
+
+    @field_validator("data_root", "jars_dir", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    # Derived locations: one data root holds everything.
+    @cached_property
+    def lakehouse_dir(self) -> Path:
+        return self.data_root / "lakehouse"
+
+    @cached_property
+    def checkpoint_dir(self) -> Path:
+        return self.data_root / "checkpoints"
+
+    @cached_property
+    def warehouse_dir(self) -> Path:
+        return self.data_root / "warehouse"
+
+    @cached_property
+    def kafka_dir(self) -> Path:
+        return self.data_root / "kafka"
+
+    @cached_property
+    def airflow_home(self) -> Path:
+        return self.data_root / "airflow"
+
+    @cached_property
+    def log_dir(self) -> Path:
+        return self.data_root / "logs"
+
+    @cached_property
+    def run_dir(self) -> Path:
+        return self.data_root / "run"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.kafka_bootstrap or f"{self.host}:{self.kafka_port}"
+
+    @property
+    def airflow_url(self) -> str:
+        return f"http://{self.host}:{self.airflow_port}"
+
+    @property
+    def python(self) -> str:
+        """The interpreter of this install: Spark's Python workers and Airflow tasks use it."""
+        return sys.executable
+
+    @property
+    def venv_bin(self) -> Path:
+        return Path(sys.executable).parent
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Settings from the environment (and .env), with explicit overrides on top."""
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The STOCKSTREAM_* environment that makes a child process see these same settings."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            text = ",".join(f"{key}={val}" for key, val in value.items())
+        elif isinstance(value, bool):
+            text = str(value).lower()
+        else:
+            text = str(value)
+        env[f"STOCKSTREAM_{name.upper()}"] = text
+    return env

@@ -1,0 +1,1 @@
+"""Market data: the transaction contract, sources of daily bars, the intraday simulator."""

@@ -1,0 +1,1 @@
+"""The streaming lakehouse: pure bronze/silver/gold transforms and the streaming job's wiring."""

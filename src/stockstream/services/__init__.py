@@ -1,0 +1,1 @@
+"""Local services of the embedded default: the Kafka broker and Airflow, started natively."""

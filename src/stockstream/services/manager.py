@@ -1,0 +1,79 @@
+"""`stockstream up | down | status`: the local services of one instance, together."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from stockstream.broker.admin import broker_ready, ensure_topic, partition_count
+from stockstream.broker.local import LocalBroker
+from stockstream.config import Settings
+from stockstream.services.airflow import AirflowService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """One line of `stockstream status`."""
+
+    name: str
+    running: bool
+    healthy: bool
+    detail: str
+    log: str
+
+
+class Platform:
+    """The services of one data root: the Kafka broker, then Airflow."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.broker = LocalBroker(settings)
+        self.airflow = AirflowService(settings)
+
+    def up(self, airflow: bool = True) -> None:
+        """Start what is not running and wait until each is healthy; running twice is fine."""
+        self.settings.data_root.mkdir(parents=True, exist_ok=True)
+        log.info("starting the Kafka broker on %s", self.broker.bootstrap)
+        self.broker.start()
+        ensure_topic(self.settings)
+        if airflow:
+            log.info("starting Airflow on %s", self.settings.airflow_url)
+            self.airflow.start()
+
+    def down(self) -> list[str]:
+        """Stop everything this data root runs; returns the names that were running."""
+        stopped = []
+        if self.airflow.stop():
+            stopped.append(self.airflow.name)
+        if self.broker.stop():
+            stopped.append(self.broker.name)
+        return stopped
+
+    def status(self) -> list[ServiceStatus]:
+        s = self.settings
+        broker_up = self.broker.is_running()
+        broker_ok = broker_up and broker_ready(self.broker.bootstrap)
+        topic = f", topic {s.topic}: {partition_count(s, s.topic)} partitions" if broker_ok else ""
+        airflow_up = self.airflow.is_running()
+        health = self.airflow.health() if airflow_up else {}
+        password = self.airflow.admin_password()
+        login = f", login admin / {password}" if password else ""
+        components = ", ".join(f"{key} {value}" for key, value in health.items())
+        return [
+            ServiceStatus(
+                name="kafka",
+                running=broker_up,
+                healthy=broker_ok,
+                detail=f"{self.broker.bootstrap}{topic}",
+                log=str(self.broker.log_file),
+            ),
+            ServiceStatus(
+                name="airflow",
+                running=airflow_up,
+                healthy=bool(health) and all(v == "healthy" for v in health.values()),
+                detail=f"{s.airflow_url}{login}" + (f" ({components})" if components else ""),
+                log=str(s.log_dir / "airflow-*.log"),
+            ),
+        ]

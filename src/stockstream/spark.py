@@ -1,0 +1,62 @@
+"""The SparkSession builder: Delta and the Kafka connector from the project's jar cache, local or
+on a cluster, with every lakehouse table registered by name."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from stockstream.config import Settings
+from stockstream.jars import spark_extra_jars
+from stockstream.tables import register
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+
+def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
+    """The Spark configuration of a stockstream session; settings.spark_conf wins over all of it."""
+    conf = {
+        "spark.app.name": app_name,
+        "spark.master": settings.spark_master,
+        "spark.jars": ",".join(str(jar) for jar in spark_extra_jars(settings)),
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.warehouse.dir": str(settings.warehouse_dir),
+        "spark.local.dir": str(settings.data_root / "spark-tmp"),
+        "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
+        "spark.default.parallelism": str(settings.spark_shuffle_partitions),
+        "spark.driver.memory": settings.spark_driver_memory,
+        "spark.driver.host": settings.host,
+        "spark.driver.bindAddress": settings.host,
+        "spark.ui.enabled": str(settings.spark_ui).lower(),
+        "spark.sql.session.timeZone": "UTC",
+        # Spark's Python workers must run this install's interpreter, not the first python3 on PATH.
+        "spark.pyspark.python": settings.python,
+        "spark.pyspark.driver.python": settings.python,
+        "spark.sql.streaming.stateStore.providerClass": (
+            "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
+        ),
+        "spark.databricks.delta.optimizeWrite.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+    }
+    conf.update(settings.spark_conf)
+    return conf
+
+
+def spark_session(
+    settings: Settings, app_name: str = "stockstream", create_tables: tuple[str, ...] = ()
+) -> SparkSession:
+    """The process's one SparkSession (created on first call), with the lakehouse registered."""
+    from pyspark.sql import SparkSession
+
+    settings.data_root.mkdir(parents=True, exist_ok=True)
+    builder = SparkSession.builder
+    for key, value in spark_conf(settings, app_name).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    register(spark, settings, create=create_tables)
+    return spark

@@ -1,0 +1,100 @@
+"""The table registry: every lakehouse table's name, DDL, storage path and checkpoints, read from
+the DDL files in lakehouse/ (one file per table, named after it)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from stockstream.config import PROJECT_ROOT, Settings
+from stockstream.errors import StockstreamError
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+LAKEHOUSE_DIR = PROJECT_ROOT / "lakehouse"
+_CREATE = re.compile(r"CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+([a-z_]+)\.([a-z_]+)\s*\(", re.IGNORECASE)
+
+BRONZE_TRANSACTIONS = "bronze.transactions"
+
+
+@dataclass(frozen=True)
+class Table:
+    """A Delta table: `schema.name`, its DDL (without LOCATION) and where it lives."""
+
+    schema: str
+    name: str
+    ddl: str
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    def path(self, settings: Settings) -> Path:
+        return settings.lakehouse_dir / self.schema / self.name
+
+    def checkpoint(self, settings: Settings, sink: str = "main") -> Path:
+        """The checkpoint of one streaming sink writing this table: each sink has its own."""
+        return settings.checkpoint_dir / self.schema / self.name / sink
+
+    def exists(self, settings: Settings) -> bool:
+        return (self.path(settings) / "_delta_log").is_dir()
+
+
+def parse_ddl(path: Path) -> Table:
+    """Read one DDL file; its file name must be the table's qualified name."""
+    text = path.read_text()
+    match = _CREATE.search(text)
+    if match is None:
+        raise StockstreamError(f"{path} holds no `CREATE TABLE IF NOT EXISTS schema.table (` statement")
+    schema, name = match.group(1).lower(), match.group(2).lower()
+    if path.stem != f"{schema}.{name}":
+        raise StockstreamError(f"{path} defines {schema}.{name}: name the file {schema}.{name}.sql")
+    if re.search(r"\bLOCATION\s+'", text, re.IGNORECASE):
+        raise StockstreamError(f"{path} sets LOCATION: the registry places every table under the data root")
+    return Table(schema=schema, name=name, ddl=text.strip().rstrip(";"))
+
+
+@cache
+def registry(folder: Path = LAKEHOUSE_DIR) -> dict[str, Table]:
+    """Every table defined in lakehouse/, by qualified name."""
+    tables = [parse_ddl(path) for path in sorted(folder.glob("*.sql"))]
+    return {table.qualified: table for table in tables}
+
+
+def table(name: str) -> Table:
+    try:
+        return registry()[name]
+    except KeyError:
+        known = ", ".join(sorted(registry()))
+        raise StockstreamError(f"unknown table {name!r}", f"known tables: {known}") from None
+
+
+def _quote(path: Path) -> str:
+    return "'" + str(path).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def register(spark: SparkSession, settings: Settings, create: tuple[str, ...] = ()) -> list[str]:
+    """Make the tables queryable by name in this session: every table that exists on disk is
+    registered at its location, and the tables named in `create` are created from their DDL
+    when missing. Returns the names registered."""
+    registered = []
+    for name, entry in registry().items():
+        present = entry.exists(settings)
+        if not present and name not in create:
+            continue
+        spark.sql(f"CREATE SCHEMA IF NOT EXISTS {entry.schema}")
+        location = _quote(entry.path(settings))
+        if present:
+            spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING delta LOCATION {location}")
+        else:
+            spark.sql(f"{entry.ddl}\nLOCATION {location}")
+            log.info("created %s at %s", name, entry.path(settings))
+        registered.append(name)
+    return registered

@@ -1,0 +1,63 @@
+"""Shared fixtures: an isolated instance (own data root, own ports), the real broker, one SparkSession."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stockstream.config import Settings
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("data-root")
+
+
+@pytest.fixture(scope="session")
+def settings(data_root: Path) -> Settings:
+    """Settings of a test instance: nothing shared with a developer's running var/."""
+    return Settings(
+        data_root=data_root,
+        kafka_port=free_port(),
+        kafka_controller_port=free_port(),
+        airflow_port=free_port(),
+        airflow_worker_log_port=free_port(),
+        airflow_trigger_log_port=free_port(),
+        spark_master="local[2]",
+        spark_shuffle_partitions=2,
+        topic_partitions=3,
+        start_timeout=120,
+    )
+
+
+@pytest.fixture(scope="session")
+def broker(settings: Settings) -> Iterator[Settings]:
+    """A real single-node KRaft broker for the session; stopped at the end."""
+    from stockstream.broker.local import LocalBroker
+
+    local = LocalBroker(settings)
+    local.start()
+    try:
+        yield settings
+    finally:
+        local.stop()
+
+
+@pytest.fixture(scope="session")
+def spark(settings: Settings):  # type: ignore[no-untyped-def]
+    """The session's one SparkSession (local[2], 2 shuffle partitions, UI off)."""
+    from stockstream.spark import spark_session
+
+    session = spark_session(settings, "stockstream-tests")
+    yield session
+    session.stop()

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from stockstream.cli import app
+
+pytestmark = pytest.mark.unit
+runner = CliRunner()
+
+
+def test_help_lists_the_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("up", "down", "status", "replay", "stream", "sql"):
+        assert command in result.output
+
+
+def test_a_bad_date_gets_a_message_not_a_traceback() -> None:
+    result = runner.invoke(app, ["replay", "--sample", "10", "--date", "20-11-2026"])
+    assert result.exit_code == 2
+    assert "YYYY-MM-DD" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_sample_below_one_is_refused() -> None:
+    result = runner.invoke(app, ["replay", "--sample", "0"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_replay_without_a_broker_says_how_to_start_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tests.conftest import free_port
+
+    monkeypatch.setenv("STOCKSTREAM_DATA_ROOT", str(tmp_path))
+    monkeypatch.setenv("STOCKSTREAM_KAFKA_PORT", str(free_port()))
+    result = runner.invoke(app, ["replay", "--sample", "5"])
+    assert result.exit_code == 1
+    assert "stockstream up" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_invalid_setting_is_reported_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STOCKSTREAM_KAFKA_PORT", "not-a-port")
+    result = runner.invoke(app, ["down"])
+    assert result.exit_code == 1
+    assert "kafka_port" in result.output
+
+
+def test_down_with_nothing_running_is_fine(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("STOCKSTREAM_DATA_ROOT", str(tmp_path))
+    result = runner.invoke(app, ["down"])
+    assert result.exit_code == 0
+    assert "nothing was running" in result.output
