@@ -4,6 +4,8 @@ on a cluster, with every lakehouse table registered by name."""
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stockstream.config import Settings
@@ -14,6 +16,8 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
+
+SPARK_LOG4J2 = Path(__file__).parent / "conf" / "spark-log4j2.properties"
 
 
 def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
@@ -41,6 +45,7 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
         ),
         "spark.databricks.delta.optimizeWrite.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
+        "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={SPARK_LOG4J2}",
     }
     conf.update(settings.spark_conf)
     return conf
@@ -53,6 +58,8 @@ def spark_session(
     from pyspark.sql import SparkSession
 
     settings.data_root.mkdir(parents=True, exist_ok=True)
+    # The JVM picks its own address at start-up; keep it on the configured host.
+    os.environ.setdefault("SPARK_LOCAL_IP", settings.host)
     builder = SparkSession.builder
     for key, value in spark_conf(settings, app_name).items():
         builder = builder.config(key, value)

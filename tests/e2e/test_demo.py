@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ import requests
 
 from stockstream.config import PROJECT_ROOT, Settings, settings_env
 from stockstream.services.airflow import AirflowService
+from stockstream.services.process import wait_until
 from tests.conftest import free_port
 
 pytestmark = pytest.mark.e2e
@@ -118,10 +118,8 @@ def test_the_skeleton_dag_runs_through_the_scheduler(demo: Demo) -> None:
     headers = {"Authorization": f"Bearer {demo.token()}"}
     dag_url = f"{demo.api}/dags/stockstream_skeleton"
 
-    deadline = time.monotonic() + 180
-    while requests.get(dag_url, headers=headers, timeout=10).status_code != 200:
-        assert time.monotonic() < deadline, "the dag-processor never parsed dags/"
-        time.sleep(2)
+    parsed = wait_until(lambda: requests.get(dag_url, headers=headers, timeout=10).status_code == 200, 180, 2)
+    assert parsed, "the dag-processor never parsed dags/"
     errors = requests.get(f"{demo.api}/importErrors", headers=headers, timeout=10).json()
     assert errors["total_entries"] == 0, errors
 
@@ -135,12 +133,13 @@ def test_the_skeleton_dag_runs_through_the_scheduler(demo: Demo) -> None:
     assert run.status_code == 200, run.text
     run_id = run.json()["dag_run_id"]
 
-    deadline = time.monotonic() + 600
-    state = "queued"
-    while state in ("queued", "running"):
-        assert time.monotonic() < deadline, "the skeleton run did not finish in 10 minutes"
-        time.sleep(3)
-        state = requests.get(f"{dag_url}/dagRuns/{run_id}", headers=headers, timeout=10).json()["state"]
+    def run_state() -> str:
+        return str(requests.get(f"{dag_url}/dagRuns/{run_id}", headers=headers, timeout=10).json()["state"])
+
+    assert wait_until(lambda: run_state() not in ("queued", "running"), 600, 3), (
+        "the run took over 10 minutes"
+    )
+    state = run_state()
     tasks = requests.get(f"{dag_url}/dagRuns/{run_id}/taskInstances", headers=headers, timeout=10).json()
     states = {t["task_id"]: t["state"] for t in tasks["task_instances"]}
     assert state == "success", states
@@ -151,6 +150,21 @@ def test_the_skeleton_dag_runs_through_the_scheduler(demo: Demo) -> None:
         timeout=10,
     ).json()
     assert int(counted["value"]) == 1300, counted  # the demo's 1000 plus this run's 300
+
+
+def test_up_again_is_a_no_op(demo: Demo) -> None:
+    pids = sorted(path.read_text() for path in Path(demo.settings.run_dir).glob("*.pid"))
+    result = subprocess.run(
+        [str(PROJECT_ROOT / ".venv" / "bin" / "stockstream"), "up"],
+        env=demo.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.read_text() for path in Path(demo.settings.run_dir).glob("*.pid")) == pids
+    assert len(pids) == 5, "the broker and Airflow's four components"
 
 
 def test_down_leaves_no_process_behind(demo: Demo) -> None:

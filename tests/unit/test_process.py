@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 from pathlib import Path
 
 import psutil
@@ -19,7 +20,7 @@ def sleeper(tmp_path: Path, script: str) -> ManagedProcess:
 
 
 def test_start_is_idempotent_and_stop_ends_the_whole_tree(tmp_path: Path) -> None:
-    proc = sleeper(tmp_path, "sleep 300 & sleep 300 & echo started; wait")
+    proc = sleeper(tmp_path, "tail -f /dev/null & tail -f /dev/null & echo started; wait")
     pid = proc.start()
     assert proc.start() == pid, "a second start reuses the running process"
     assert wait_until(lambda: len(psutil.Process(pid).children()) == 2, timeout=10)
@@ -32,7 +33,13 @@ def test_start_is_idempotent_and_stop_ends_the_whole_tree(tmp_path: Path) -> Non
 
 
 def test_stop_kills_what_ignores_sigterm(tmp_path: Path) -> None:
-    proc = sleeper(tmp_path, "trap '' TERM; echo ready; while true; do sleep 0.2; done")
+    stubborn = (
+        "import signal; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('ready', flush=True); signal.pause()"
+    )
+    proc = ManagedProcess(
+        name="stubborn", argv=[sys.executable, "-c", stubborn], run_dir=tmp_path, log_path=tmp_path / "s.log"
+    )
     pid = proc.start()
     assert wait_until(lambda: "ready" in tail(proc.log_path), timeout=10)
     proc.stop(timeout=1)
