@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import json
 import logging
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from datetime import date
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
 from stockstream.config import Settings, get_settings
@@ -128,30 +132,153 @@ def show_status(platform: object) -> None:
     console.print(grid)
 
 
+class SourceChoice(StrEnum):
+    auto = "auto"
+    yfinance = "yfinance"
+    offline = "offline"
+
+
+@app.command()
+@friendly
+def extract(
+    start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD), inclusive.")],
+    end: Annotated[str, typer.Option(help="Last day (YYYY-MM-DD), inclusive.")],
+    source: Annotated[
+        SourceChoice | None,
+        typer.Option(help="Where bars come from (default: the source setting, auto)."),
+    ] = None,
+) -> None:
+    """Company profiles and daily bars into reference.dim_stock and reference.daily_bars."""
+    from stockstream.market.extract import choose_source
+    from stockstream.market.extract import extract as run_extract
+
+    cfg = settings()
+    first, last = parse_date(start), parse_date(end)
+    with console.status("choosing the market data source..."):
+        chosen = choose_source(cfg, source.value if source else None)
+    with console.status(f"extracting {first}..{last} from {chosen.name} into the lakehouse..."):
+        report = run_extract(cfg, first, last, source=chosen)
+    console.print(
+        f"extracted {report.stocks} stocks and {report.bars} daily bars over {report.days} trading days "
+        f"from [bold]{report.source}[/] into reference.dim_stock and reference.daily_bars"
+    )
+
+
 @app.command()
 @friendly
 def replay(
-    sample: Annotated[int, typer.Option(min=1, help="Publish this many generated sample transactions.")],
-    day: Annotated[
-        str, typer.Option("--date", help="Trading day of the sample (YYYY-MM-DD).")
-    ] = "2026-11-20",
+    start: Annotated[str | None, typer.Option(help="First day to replay (YYYY-MM-DD).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day to replay (YYYY-MM-DD), inclusive.")] = None,
+    speed: Annotated[
+        float, typer.Option(min=0, help="0 = as fast as possible, 1 = market time, N = N times faster.")
+    ] = 0.0,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="Replay a CSV in the seed's format instead.")
+    ] = None,
+    csv_tz: Annotated[str, typer.Option(help="Timezone of CSV timestamps without an offset.")] = "UTC",
+    sample: Annotated[
+        int | None, typer.Option(min=1, help="Replay N generated sample transactions instead.")
+    ] = None,
+    day: Annotated[str, typer.Option("--date", help="Trading day of --sample (YYYY-MM-DD).")] = "2026-11-20",
 ) -> None:
-    """Publish transactions to Kafka (the walking skeleton's deterministic sample)."""
-    from stockstream.broker.admin import ensure_topic
-    from stockstream.broker.replay import publish
-    from stockstream.market.sample import sample_transactions
-
-    cfg = settings()
-    trading_day = parse_date(day)
-    ensure_topic(cfg)
-    with console.status(f"replaying {sample} transactions of {trading_day}...") as spinner:
-        report = publish(
-            cfg,
-            sample_transactions(sample, trading_day),
-            on_progress=lambda n: spinner.update(f"replayed {n}/{sample} transactions of {trading_day}"),
+    """Publish transactions to Kafka: simulated days (--start/--end), a seed CSV (--csv) or a sample."""
+    modes = [
+        name
+        for name, given in (("--start/--end", start or end), ("--csv", csv_file), ("--sample", sample))
+        if given
+    ]
+    if len(modes) != 1:
+        raise typer.BadParameter(
+            "give one of --start D --end D (simulated days from the lakehouse), --csv FILE, or --sample N"
+            + (f"; got {' and '.join(modes)}" if modes else "")
         )
+    cfg = settings()
+    if csv_file is not None or sample is not None:
+        from stockstream.broker.admin import ensure_topic
+        from stockstream.broker.replay import publish
+
+        if csv_file is not None:
+            from stockstream.market.reference import load_universe
+            from stockstream.market.seed_csv import read_seed_csv
+
+            currencies = {s.ticker: s.currency for s in load_universe(cfg.universe_file)}
+            batch = read_seed_csv(csv_file, csv_tz, currencies)
+            what = f"{len(batch)} transactions of {csv_file}"
+        else:
+            from stockstream.market.sample import sample_transactions
+
+            assert sample is not None
+            batch = list(sample_transactions(sample, parse_date(day)))
+            what = f"{sample} sample transactions of {day}"
+        ensure_topic(cfg)
+        with progress_bar(what, len(batch)) as advance:
+            report = publish(cfg, batch, speed=speed, on_progress=advance)
+        summarise(report, len(batch))
+        return
+
+    from stockstream.market.day_replay import replay_days
+
+    if not (start and end):
+        raise typer.BadParameter("give both --start and --end")
+    first, last = parse_date(start), parse_date(end)
+    totals: dict[str, int] = {}
+    with progress_bar(f"replaying {first}..{last}", None) as advance:
+        result = replay_days(
+            cfg,
+            first,
+            last,
+            speed=speed,
+            on_start=lambda n: totals.update(planned=n),
+            on_progress=lambda n: advance(n, totals.get("planned")),
+        )
+    summarise(result.report, result.planned)
+    if result.replay_id:
+        console.print(
+            f"days {', '.join(str(d) for d in sorted(result.report.days))} recorded in ops.replay_manifest "
+            f"(replay {result.replay_id}, bars from {result.source})"
+        )
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, total: int | None) -> Iterator[Callable[..., None]]:
+    """A rich progress bar; the callback takes the records sent so far (and a total once known)."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as progress:
+        task = progress.add_task(description, total=total, rate="")
+        started = time.monotonic()
+
+        def advance(done: int, new_total: int | None = None) -> None:
+            elapsed = max(time.monotonic() - started, 1e-6)
+            progress.update(
+                task, completed=done, total=new_total or total, rate=f"{done / elapsed:,.0f} rec/s"
+            )
+
+        yield advance
+
+
+def summarise(report: object, planned: int) -> None:
+    from stockstream.broker.replay import ReplayReport
+
+    assert isinstance(report, ReplayReport)
     offsets = ", ".join(f"p{p}:{o}" for p, o in sorted(report.end_offsets.items()))
-    console.print(f"replayed {report.sent} records to [bold]{report.topic}[/] (end offsets {offsets})")
+    console.print(
+        f"replayed {report.sent:,} records to [bold]{report.topic}[/] in {report.seconds:.1f}s "
+        f"({report.rate:,.0f} records/s); end offsets {offsets}"
+    )
+    if report.interrupted:
+        console.print(
+            f"[yellow]interrupted after {report.sent:,} of {planned:,} records[/]: "
+            "run the same command again to finish (txn_ids are deterministic, so nothing is "
+            "duplicated downstream)"
+        )
+        raise typer.Exit(130)
 
 
 @app.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -65,6 +65,19 @@ class Settings(BaseSettings):
     jars_dir: Path = Field(
         default=PROJECT_ROOT / ".cache" / "jars",
         description="Where Maven copies the broker's and Spark's jars (make jars).",
+    )
+
+    # Market data
+    source: Literal["auto", "yfinance", "offline"] = Field(
+        default="auto",
+        description="Market data source: auto tries Yahoo briefly and falls back to offline.",
+    )
+    universe_file: Path | None = Field(
+        default=None, description="CSV of the ticker universe (default: the packaged 53 tickers)."
+    )
+    sim_trades_per_day: int = Field(default=400, ge=1, description="Simulated trades per ticker and day.")
+    sim_volume_scale: float = Field(
+        default=1.0, gt=0, description="Scale of the daily volume the simulated trades add up to."
     )
 
     # Streaming

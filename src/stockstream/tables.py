@@ -22,6 +22,9 @@ LAKEHOUSE_DIR = PROJECT_ROOT / "lakehouse"
 _CREATE = re.compile(r"CREATE\s+TABLE\s+IF\s+NOT\s+EXISTS\s+([a-z_]+)\.([a-z_]+)\s*\(", re.IGNORECASE)
 
 BRONZE_TRANSACTIONS = "bronze.transactions"
+DIM_STOCK = "reference.dim_stock"
+DAILY_BARS = "reference.daily_bars"
+REPLAY_MANIFEST = "ops.replay_manifest"
 
 
 @dataclass(frozen=True)
@@ -85,11 +88,14 @@ def register(spark: SparkSession, settings: Settings, create: tuple[str, ...] = 
     registered at its location, and the tables named in `create` are created from their DDL
     when missing. Returns the names registered."""
     registered = []
+    schemas = {row[0] for row in spark.sql("SHOW SCHEMAS").collect()}
     for name, entry in registry().items():
         present = entry.exists(settings)
         if not present and name not in create:
             continue
-        spark.sql(f"CREATE SCHEMA IF NOT EXISTS {entry.schema}")
+        if entry.schema not in schemas:
+            spark.sql(f"CREATE SCHEMA IF NOT EXISTS {entry.schema}")
+            schemas.add(entry.schema)
         location = _quote(entry.path(settings))
         if present:
             spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING delta LOCATION {location}")

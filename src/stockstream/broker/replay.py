@@ -1,11 +1,14 @@
-"""The replay producer: publishes transactions to the topic with an idempotent, acks=all producer."""
+"""The replay producer: publishes transactions to the topic with an idempotent, acks=all
+producer, optionally paced by event time, and records where each day ended in each partition."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from contextlib import closing
 from dataclasses import dataclass, field
+from datetime import date
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
@@ -19,22 +22,53 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
+class DayOffsets:
+    """Where one day's records went: count, and per partition the first and the next offset."""
+
+    records: int = 0
+    start_offsets: dict[int, int] = field(default_factory=dict)
+    end_offsets: dict[int, int] = field(default_factory=dict)
+    counts: dict[int, int] = field(default_factory=dict)
+
+    def add(self, partition: int, offset: int) -> None:
+        self.records += 1
+        self.counts[partition] = self.counts.get(partition, 0) + 1
+        self.start_offsets[partition] = min(offset, self.start_offsets.get(partition, offset))
+        self.end_offsets[partition] = max(offset + 1, self.end_offsets.get(partition, 0))
+
+
+@dataclass
 class ReplayReport:
-    """What one replay sent: record count and, per partition, the offset after its last record."""
+    """What one replay sent: records, per partition its first offset and the offset after its
+    last record, per day the same, how long it took and whether it was interrupted."""
 
     topic: str
     sent: int = 0
+    start_offsets: dict[int, int] = field(default_factory=dict)
     end_offsets: dict[int, int] = field(default_factory=dict)
+    days: dict[date, DayOffsets] = field(default_factory=dict)
+    seconds: float = 0.0
+    interrupted: bool = False
 
-    def record(self, metadata: RecordMetadata) -> None:
+    def record(self, day: date | None, metadata: RecordMetadata) -> None:
         self.sent += 1
+        first = self.start_offsets.get(metadata.partition, metadata.offset)
+        self.start_offsets[metadata.partition] = min(first, metadata.offset)
         after = metadata.offset + 1
         if after > self.end_offsets.get(metadata.partition, -1):
             self.end_offsets[metadata.partition] = after
+        if day is not None:
+            self.days.setdefault(day, DayOffsets()).add(metadata.partition, metadata.offset)
+
+    @property
+    def rate(self) -> float:
+        """Records per second."""
+        return self.sent / self.seconds if self.seconds > 0 else 0.0
 
 
 def producer(settings: Settings) -> KafkaProducer:
-    """An idempotent producer (acks=all): a retried send is never written twice."""
+    """An idempotent producer (acks=all): a retried send is never written twice. Batching and
+    linger favour throughput; the records are small JSON."""
     try:
         return KafkaProducer(
             bootstrap_servers=settings.bootstrap_servers,
@@ -42,7 +76,8 @@ def producer(settings: Settings) -> KafkaProducer:
             acks="all",
             enable_idempotence=True,
             linger_ms=20,
-            batch_size=256 * 1024,
+            batch_size=512 * 1024,
+            compression_type="gzip",
             max_in_flight_requests_per_connection=5,
             request_timeout_ms=30000,
         )
@@ -56,22 +91,50 @@ def producer(settings: Settings) -> KafkaProducer:
 def publish(
     settings: Settings,
     transactions: Iterable[Transaction],
+    *,
+    day_of: Callable[[Transaction], date] | None = None,
+    speed: float = 0.0,
     on_progress: Callable[[int], None] | None = None,
     progress_every: int = 1000,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> ReplayReport:
-    """Send every transaction (key = ticker) and wait until all are acknowledged."""
+    """Send every transaction (key = ticker) in the given order and wait until all are
+    acknowledged. speed 0 sends as fast as possible; speed N replays N times faster than the
+    market (1 = market time). Ctrl-C stops sending, flushes what was sent and returns a report
+    marked interrupted."""
+    if speed < 0:
+        raise StockstreamError(
+            f"--speed {speed} is negative", "use 0 (as fast as possible), 1 (market time) or more"
+        )
+    from stockstream.broker.admin import require_broker
+
+    require_broker(settings)
     report = ReplayReport(topic=settings.topic)
     failures: list[BaseException] = []
     queued = 0
+    started = time.monotonic()
+    first_event = None
     with closing(producer(settings)) as prod:
-        for txn in transactions:
-            future = prod.send(settings.topic, key=txn.ticker.encode(), value=txn.to_json())
-            future.add_callback(report.record)
-            future.add_errback(failures.append)
-            queued += 1
-            if on_progress is not None and queued % progress_every == 0:
-                on_progress(queued)
+        try:
+            for txn in transactions:
+                if speed > 0:
+                    first_event = first_event or txn.timestamp
+                    due = (txn.timestamp - first_event).total_seconds() / speed
+                    delay = due - (time.monotonic() - started)
+                    if delay > 0:
+                        sleep(delay)
+                day = day_of(txn) if day_of else None
+                future = prod.send(settings.topic, key=txn.ticker.encode(), value=txn.to_json())
+                future.add_callback(lambda metadata, day=day: report.record(day, metadata))
+                future.add_errback(failures.append)
+                queued += 1
+                if on_progress is not None and queued % progress_every == 0:
+                    on_progress(queued)
+        except KeyboardInterrupt:
+            report.interrupted = True
+            log.warning("interrupted: flushing the %d records sent so far", queued)
         prod.flush()
+    report.seconds = time.monotonic() - started
     if failures:
         raise StockstreamError(
             f"{len(failures)} of {queued} records were not acknowledged by the broker: {failures[0]!r}",
@@ -80,5 +143,11 @@ def publish(
         )
     if on_progress is not None:
         on_progress(queued)
-    log.info("replayed %d records to %s; end offsets %s", report.sent, report.topic, report.end_offsets)
+    log.info(
+        "replayed %d records to %s in %.1fs (%.0f records/s)",
+        report.sent,
+        report.topic,
+        report.seconds,
+        report.rate,
+    )
     return report

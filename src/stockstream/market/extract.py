@@ -1,0 +1,130 @@
+"""`stockstream extract`: company profiles and daily bars into reference.dim_stock and
+reference.daily_bars, merged on their grain (running it twice changes nothing)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from stockstream.config import Settings
+from stockstream.errors import StockstreamError
+from stockstream.market.model import DailyBar, Stock
+from stockstream.market.reference import load_universe, reference_profile
+from stockstream.market.sources import MarketSource, OfflineSource, YFinanceSource, yahoo_reachable
+from stockstream.spark import spark_session
+from stockstream.tables import DAILY_BARS, DIM_STOCK
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+DIM_STOCK_SCHEMA = (
+    "ticker STRING, name STRING, sector STRING, industry STRING, country STRING, currency STRING, "
+    "exchange STRING, exchange_timezone STRING"
+)
+DAILY_BARS_SCHEMA = (
+    "ticker STRING, trade_date DATE, open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE, "
+    "volume BIGINT, source STRING"
+)
+
+
+@dataclass(frozen=True)
+class ExtractReport:
+    """What one extract wrote."""
+
+    source: str
+    stocks: int
+    bars: int
+    days: int
+
+
+def choose_source(settings: Settings, kind: str | None = None) -> MarketSource:
+    """The source named by `kind` (or the setting); auto tries Yahoo briefly and falls back to
+    the offline generator with a warning."""
+    kind = kind or settings.source
+    universe = load_universe(settings.universe_file)
+    if kind == "auto":
+        if yahoo_reachable():
+            kind = "yfinance"
+        else:
+            log.warning("Yahoo Finance is not reachable: using the offline generator (--source offline)")
+            kind = "offline"
+    if kind == "offline":
+        profiles = {s.ticker: reference_profile(s.ticker, settings.universe_file) for s in universe}
+        return OfflineSource(universe, profiles)
+    if kind == "yfinance":
+        return YFinanceSource(fallback_profiles={s.ticker: s for s in universe})
+    raise StockstreamError(f"unknown source {kind!r}", "use auto, yfinance or offline")
+
+
+def extract(
+    settings: Settings,
+    start: date,
+    end: date,
+    source: MarketSource | None = None,
+    tickers: Sequence[str] | None = None,
+) -> ExtractReport:
+    """Profiles and bars of [start, end] for the universe (or `tickers`), merged into the lakehouse."""
+    if end < start:
+        raise StockstreamError(f"the range ends ({end}) before it starts ({start})", "swap --start and --end")
+    source = source or choose_source(settings)
+    symbols = list(tickers) if tickers else [stock.ticker for stock in load_universe(settings.universe_file)]
+    stocks = source.profiles(symbols)
+    bars = source.daily_bars(symbols, start, end)
+    spark = spark_session(settings, "stockstream-extract", create_tables=(DIM_STOCK, DAILY_BARS))
+    merge_dim_stock(spark, stocks)
+    merge_daily_bars(spark, bars, start, end)
+    report = ExtractReport(
+        source=source.name, stocks=len(stocks), bars=len(bars), days=len({bar.trade_date for bar in bars})
+    )
+    log.info("extracted %s", report)
+    return report
+
+
+def merge_dim_stock(spark: SparkSession, stocks: Sequence[Stock]) -> None:
+    """Upsert profiles on ticker; an unchanged profile is left untouched."""
+    rows = [
+        (s.ticker, s.name, s.sector, s.industry, s.country, s.currency, s.exchange, s.exchange_timezone)
+        for s in stocks
+    ]
+    spark.createDataFrame(rows, DIM_STOCK_SCHEMA).createOrReplaceTempView("extract_dim_stock")
+    columns = ["name", "sector", "industry", "country", "currency", "exchange", "exchange_timezone"]
+    spark.sql(_merge_sql(DIM_STOCK, "extract_dim_stock", ["ticker"], columns, "updated_at"))
+
+
+def merge_daily_bars(spark: SparkSession, bars: Sequence[DailyBar], start: date, end: date) -> None:
+    """Upsert bars on (ticker, trade_date), reading only the range's partitions."""
+    rows = [(b.ticker, b.trade_date, b.open, b.high, b.low, b.close, b.volume, b.source) for b in bars]
+    spark.createDataFrame(rows, DAILY_BARS_SCHEMA).createOrReplaceTempView("extract_daily_bars")
+    columns = ["open", "high", "low", "close", "volume", "source"]
+    spark.sql(
+        _merge_sql(
+            DAILY_BARS,
+            "extract_daily_bars",
+            ["ticker", "trade_date"],
+            columns,
+            "extracted_at",
+            scope=f"t.trade_date BETWEEN DATE'{start.isoformat()}' AND DATE'{end.isoformat()}'",
+        )
+    )
+
+
+def _merge_sql(
+    target: str, view: str, keys: list[str], columns: list[str], stamp: str, *, scope: str | None = None
+) -> str:
+    """MERGE that inserts new keys and updates a row only when a value changed, so a re-run
+    writes nothing new (the stamp column moves only with the data)."""
+    on = " AND ".join(f"t.{key} = s.{key}" for key in keys) + (f" AND {scope}" if scope else "")
+    changed = " OR ".join(f"NOT (t.{c} <=> s.{c})" for c in columns)
+    updates = ", ".join([*(f"t.{c} = s.{c}" for c in columns), f"t.{stamp} = current_timestamp()"])
+    names = [*keys, *columns, stamp]
+    values = [*(f"s.{c}" for c in [*keys, *columns]), "current_timestamp()"]
+    return (
+        f"MERGE INTO {target} t USING {view} s ON {on} "
+        f"WHEN MATCHED AND ({changed}) THEN UPDATE SET {updates} "
+        f"WHEN NOT MATCHED THEN INSERT ({', '.join(names)}) VALUES ({', '.join(values)})"
+    )
