@@ -11,7 +11,7 @@ JARS_STAMP := .cache/jars/.resolved
 INSTALL_STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help install jars lock up down status demo test test-unit test-integration test-dags test-e2e lint clean
+.PHONY: help install jars lock up down status demo bench test test-unit test-integration test-dags test-e2e lint clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -26,17 +26,17 @@ $(INSTALL_STAMP): requirements.txt pyproject.toml
 
 install: $(INSTALL_STAMP) ## Create .venv and install the locked Python packages and stockstream
 
-$(JARS_STAMP): jvm/pom.xml jvm/broker/pom.xml jvm/spark/pom.xml
+$(JARS_STAMP): jvm/pom.xml jvm/broker/pom.xml jvm/spark/pom.xml jvm/tools/pom.xml
 	@command -v java >/dev/null || { echo "error: java not found; install a JDK 17 (e.g. apt-get install openjdk-17-jdk-headless)"; exit 1; }
 	@command -v mvn >/dev/null || { echo "error: mvn not found; install Maven (e.g. apt-get install maven)"; exit 1; }
-	@rm -rf .cache/jars/broker .cache/jars/spark
+	@rm -rf .cache/jars/broker .cache/jars/spark .cache/jars/tools
 	@mvn -B -q -f jvm/pom.xml package > .cache/maven.log 2>&1 || { \
 	  grep -E "ERROR|Could not" .cache/maven.log | head -5; \
 	  echo "error: Maven could not resolve the JVM dependencies named above (full log: .cache/maven.log)."; \
 	  echo "  Check that Maven Central is reachable (proxy settings in ~/.m2/settings.xml), or change the"; \
 	  echo "  version in jvm/pom.xml to one that is served, then run make jars again."; exit 1; }
 	@touch $@
-	@echo "jars resolved into .cache/jars/ (broker: $$(ls .cache/jars/broker | wc -l), spark: $$(ls .cache/jars/spark | wc -l))"
+	@echo "jars resolved into .cache/jars/ (broker: $$(ls .cache/jars/broker | wc -l), spark: $$(ls .cache/jars/spark | wc -l), tools: $$(ls .cache/jars/tools | wc -l))"
 
 jars: ## Resolve the broker's and Spark's jars with Maven into .cache/jars (once; offline after)
 	@mkdir -p .cache
@@ -57,9 +57,12 @@ status: install ## Show the services, their URLs, the Airflow login
 demo: install jars ## Set up, start the services and run the walking skeleton end to end
 	@bash scripts/demo.sh
 
+bench: install jars ## Benchmarks (results go in BENCHMARKS.md): replay vs Kafka's ProducerPerformance
+	$(BIN)/python benchmarks/replay_throughput.py --trades 2000 --runs 3
+
 lint: install ## ruff and mypy
-	$(BIN)/ruff check src tests dags jobs plugins
-	$(BIN)/ruff format --check src tests dags jobs plugins
+	$(BIN)/ruff check src tests dags jobs plugins benchmarks
+	$(BIN)/ruff format --check src tests dags jobs plugins benchmarks
 	$(BIN)/mypy
 
 test: install jars lint ## Install everything and run every test (unit, dags, integration, e2e)

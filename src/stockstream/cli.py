@@ -223,12 +223,17 @@ def replay(
     first, last = parse_date(start), parse_date(end)
     totals: dict[str, int] = {}
     with progress_bar(f"replaying {first}..{last}", None) as advance:
+
+        def begin(planned: int) -> None:
+            totals["planned"] = planned
+            advance(0, planned)
+
         result = replay_days(
             cfg,
             first,
             last,
             speed=speed,
-            on_start=lambda n: totals.update(planned=n),
+            on_start=begin,
             on_progress=lambda n: advance(n, totals.get("planned")),
         )
     summarise(result.report, result.planned)
@@ -252,10 +257,12 @@ def progress_bar(description: str, total: int | None) -> Iterator[Callable[..., 
         transient=False,
     ) as progress:
         task = progress.add_task(description, total=total, rate="")
-        started = time.monotonic()
+        started = [time.monotonic()]
 
         def advance(done: int, new_total: int | None = None) -> None:
-            elapsed = max(time.monotonic() - started, 1e-6)
+            if done == 0:  # sending starts now: the rate leaves out the set-up before it
+                started[0] = time.monotonic()
+            elapsed = max(time.monotonic() - started[0], 1e-6)
             progress.update(
                 task, completed=done, total=new_total or total, rate=f"{done / elapsed:,.0f} rec/s"
             )

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="Scale of the daily volume the simulated trades add up to."
     )
 
+    replay_workers: int = Field(
+        default=0, ge=0, description="Producer processes of an as-fast-as-possible replay (0: one per core)."
+    )
+
     # Streaming
     trigger_interval: str = Field(default="5 seconds", description="Processing-time trigger of the stream.")
     max_offsets_per_trigger: int | None = Field(

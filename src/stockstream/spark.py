@@ -44,6 +44,9 @@ def spark_conf(settings: Settings, app_name: str) -> dict[str, str]:
             "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
         ),
         "spark.databricks.delta.optimizeWrite.enabled": "false",
+        # Delta rebuilds a table's state with 50 tasks by default: on a small machine and small
+        # logs that costs seconds per table, a few tasks do the same work.
+        "spark.databricks.delta.snapshotPartitions": str(settings.spark_shuffle_partitions),
         "spark.ui.showConsoleProgress": "false",
         "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={SPARK_LOG4J2}",
     }

@@ -83,7 +83,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     )
     # Airflow settings of the test process (the DAG tests set some) must not leak into the services.
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "STOCKSTREAM_"))}
-    env = {**inherited, **settings_env(settings), "DEMO_RECORDS": "1000", "COLUMNS": "200"}
+    env = {**inherited, **settings_env(settings), "DEMO_DAYS": "2", "COLUMNS": "200"}
     result = make("demo", env, timeout=900)
     try:
         assert result.returncode == 0, f"make demo failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
@@ -97,7 +97,7 @@ def test_demo_prints_the_bronze_count_and_where_to_look(demo: Demo) -> None:
     header = next(i for i, line in enumerate(lines) if "bronze_rows" in line)
     first_row = next(line for line in lines[header + 1 :] if "│" in line)
     values = [cell.strip() for cell in first_row.split("│") if cell.strip()]
-    assert values[:2] == ["1000", "1000"], demo.output
+    assert values[:3] == ["42400", "42400", "42400"], demo.output  # 53 tickers x 2 days x 400 trades
     assert demo.settings.airflow_url in demo.output
     assert "admin" in demo.output
 
@@ -149,7 +149,7 @@ def test_the_skeleton_dag_runs_through_the_scheduler(demo: Demo) -> None:
         headers=headers,
         timeout=10,
     ).json()
-    assert int(counted["value"]) == 1300, counted  # the demo's 1000 plus this run's 300
+    assert int(counted["value"]) == 42400 + 300, counted  # the demo's days plus this run's sample
 
 
 def test_up_again_is_a_no_op(demo: Demo) -> None:

@@ -184,3 +184,24 @@ def test_missing_profile_fields_fall_back_to_the_universe_or_fail_by_name() -> N
             {"longName": "New Co", "currency": "USD", "exchange": "NMS", "exchangeTimezoneName": "UTC"},
             None,
         )
+
+
+def test_auto_falls_back_to_offline_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from stockstream.config import Settings
+    from stockstream.market import extract
+
+    monkeypatch.setattr(extract, "yahoo_reachable", lambda: False)
+    with caplog.at_level("WARNING", logger="stockstream"):
+        source = extract.choose_source(Settings(), "auto")
+    assert isinstance(source, OfflineSource)
+    assert "Yahoo Finance is not reachable" in caplog.text
+
+
+def test_auto_uses_yahoo_when_it_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stockstream.config import Settings
+    from stockstream.market import extract
+
+    monkeypatch.setattr(extract, "yahoo_reachable", lambda: True)
+    assert isinstance(extract.choose_source(Settings(), "auto"), YFinanceSource)

@@ -49,6 +49,7 @@ class ReplayReport:
     days: dict[date, DayOffsets] = field(default_factory=dict)
     seconds: float = 0.0
     interrupted: bool = False
+    cutoff: date | None = None  # after an interruption: the first day not sent completely
 
     def record(self, day: date | None, metadata: RecordMetadata) -> None:
         self.sent += 1
