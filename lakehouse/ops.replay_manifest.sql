@@ -9,8 +9,8 @@ CREATE TABLE IF NOT EXISTS ops.replay_manifest (
   start_offset BIGINT    NOT NULL COMMENT 'Offset of the first record of the day in this partition (inclusive)',
   end_offset   BIGINT    NOT NULL COMMENT 'Offset after the last record of the day in this partition (exclusive: last offset + 1)',
   records      BIGINT    NOT NULL COMMENT 'Records of the day published to this partition',
-  source       STRING    NOT NULL COMMENT 'What was replayed: the simulator over reference.daily_bars, or a CSV file',
-  replayed_at  TIMESTAMP NOT NULL COMMENT 'When the last record of the day was acknowledged by the broker'
+  source       STRING    NOT NULL COMMENT 'Source of the daily bars the simulator replayed: offline or yfinance',
+  replayed_at  TIMESTAMP NOT NULL COMMENT 'When the manifest was written, after every record was acknowledged'
 )
 USING delta
 PARTITIONED BY (trade_date)

@@ -18,6 +18,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def isolated_settings(data_root: Path, **overrides: object) -> Settings:
+    """Settings of an instance of its own: its data root and free ports for every service."""
+    ports = {
+        name: free_port()
+        for name in (
+            "kafka_port",
+            "kafka_controller_port",
+            "airflow_port",
+            "airflow_worker_log_port",
+            "airflow_trigger_log_port",
+        )
+    }
+    return Settings(data_root=data_root, **{**ports, **overrides})  # type: ignore[arg-type]
+
+
 @pytest.fixture(scope="session")
 def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("data-root")
@@ -26,13 +41,8 @@ def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def settings(data_root: Path) -> Settings:
     """Settings of a test instance: nothing shared with a developer's running var/."""
-    return Settings(
-        data_root=data_root,
-        kafka_port=free_port(),
-        kafka_controller_port=free_port(),
-        airflow_port=free_port(),
-        airflow_worker_log_port=free_port(),
-        airflow_trigger_log_port=free_port(),
+    return isolated_settings(
+        data_root,
         spark_master="local[2]",
         spark_shuffle_partitions=2,
         topic_partitions=3,

@@ -16,7 +16,7 @@ import requests
 from stockstream.config import PROJECT_ROOT, Settings, settings_env
 from stockstream.services.airflow import AirflowService
 from stockstream.services.process import wait_until
-from tests.conftest import free_port
+from tests.conftest import isolated_settings
 
 pytestmark = pytest.mark.e2e
 
@@ -72,15 +72,7 @@ def make(target: str, env: dict[str, str], timeout: float) -> subprocess.Complet
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    settings = Settings(
-        data_root=tmp_path_factory.mktemp("demo-root"),
-        kafka_port=free_port(),
-        kafka_controller_port=free_port(),
-        airflow_port=free_port(),
-        airflow_worker_log_port=free_port(),
-        airflow_trigger_log_port=free_port(),
-        start_timeout=240,
-    )
+    settings = isolated_settings(tmp_path_factory.mktemp("demo-root"), start_timeout=240)
     # Airflow settings of the test process (the DAG tests set some) must not leak into the services.
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "STOCKSTREAM_"))}
     env = {**inherited, **settings_env(settings), "DEMO_DAYS": "2", "COLUMNS": "200"}

@@ -4,6 +4,7 @@ and a seed CSV into the real broker and consume every record back."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextlib import closing
 from datetime import date
 from pathlib import Path
@@ -19,7 +20,9 @@ from stockstream.config import Settings
 from stockstream.market.day_replay import publish_parallel, replay_days
 from stockstream.market.extract import choose_source, extract
 from stockstream.market.intraday import load_plan, transactions
+from stockstream.market.sample import sample_transactions
 from stockstream.market.seed_csv import read_seed_csv
+from stockstream.market.transactions import Transaction
 from stockstream.tables import DAILY_BARS, DIM_STOCK, REPLAY_MANIFEST
 
 pytestmark = pytest.mark.integration
@@ -134,6 +137,31 @@ def test_parallel_producers_send_the_same_records_with_exact_day_offsets(
         assert sum(offsets.counts.values()) == offsets.records
         for partition, end in offsets.end_offsets.items():
             assert offsets.start_offsets[partition] < end <= report.end_offsets[partition]
+
+
+def test_interrupted_replay_flushes_what_it_sent(market: Settings) -> None:
+    def until_ctrl_c() -> Iterator[Transaction]:
+        for i, txn in enumerate(sample_transactions(100, date(2026, 11, 20))):
+            if i == 60:
+                raise KeyboardInterrupt
+            yield txn
+
+    report = publish(market, until_ctrl_c())
+    assert report.interrupted and report.sent == 60
+    assert len(consume(market, report)) == 60
+
+
+def test_speed_paces_by_event_time(market: Settings) -> None:
+    trades = list(sample_transactions(3, date(2026, 11, 20)))  # 2h10m apart in event time
+    gaps = (trades[1].timestamp - trades[0].timestamp).total_seconds()
+    waits: list[float] = []
+    report = publish(market, trades, speed=gaps / 2, sleep=waits.append)  # each gap becomes 2 s
+    assert report.sent == 3
+    # The schedule is absolute from the first event (no drift): as this sleep does not pass real
+    # time, the trades wait 2 s and 4 s after the start, less the little time sending took.
+    assert len(waits) == 2
+    assert waits[0] == pytest.approx(2.0, abs=0.5)
+    assert waits[1] == pytest.approx(4.0, abs=0.5)
 
 
 def test_replaying_a_range_without_bars_says_to_extract(market: Settings) -> None:

@@ -11,18 +11,13 @@ from stockstream.broker.local import LocalBroker, java_executable
 from stockstream.config import Settings
 from stockstream.errors import StockstreamError
 from stockstream.services.airflow import AirflowService
-from tests.conftest import free_port
+from tests.conftest import isolated_settings
 
 pytestmark = pytest.mark.unit
 
 
 def isolated(tmp_path: Path) -> Settings:
-    return Settings(
-        data_root=tmp_path,
-        kafka_port=free_port(),
-        kafka_controller_port=free_port(),
-        airflow_port=free_port(),
-    )
+    return isolated_settings(tmp_path)
 
 
 def test_missing_java_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
