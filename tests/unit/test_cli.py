@@ -56,3 +56,21 @@ def test_down_with_nothing_running_is_fine(monkeypatch: pytest.MonkeyPatch, tmp_
     result = runner.invoke(app, ["down"])
     assert result.exit_code == 0
     assert "nothing was running" in result.output
+
+
+def test_replay_needs_exactly_one_source_of_transactions() -> None:
+    nothing = runner.invoke(app, ["replay"])
+    assert nothing.exit_code == 2
+    assert "--start D --end D" in nothing.output and "--csv FILE" in nothing.output
+    both = runner.invoke(app, ["replay", "--sample", "5", "--csv", "x.csv"])
+    assert both.exit_code == 2
+    assert "--csv and --sample" in both.output
+
+
+def test_extract_rejects_an_unknown_source() -> None:
+    result = runner.invoke(
+        app, ["extract", "--start", "2026-11-16", "--end", "2026-11-20", "--source", "bloomberg"]
+    )
+    assert result.exit_code == 2
+    assert "auto" in result.output and "offline" in result.output
+    assert "Traceback" not in result.output
