@@ -117,10 +117,10 @@ def publish_parallel(
     order, so its partition receives its trades in order; the same records and txn_ids are sent
     as by one producer."""
     tickers = sorted(plan.stocks)
-    groups = [tickers[i::workers] for i in range(workers)]
+    groups = [set(tickers[i::workers]) for i in range(workers)]
     plans = [
         DayPlan(
-            bars=[bar for bar in plan.bars if bar.ticker in set(group)],
+            bars=[bar for bar in plan.bars if bar.ticker in group],
             stocks={ticker: plan.stocks[ticker] for ticker in group},
             skipped=[],
         )
