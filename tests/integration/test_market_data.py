@@ -38,6 +38,22 @@ def market(broker: Settings) -> Settings:
     return settings
 
 
+@pytest.fixture
+def bars(market: Settings, spark: SparkSession) -> Settings:
+    """Offline bars for 2026-11-16..20 in the lakehouse (the extract test leaves them there;
+    a test run on its own extracts them)."""
+    from stockstream.tables import table
+
+    have = (
+        table(DAILY_BARS).exists(market)
+        and spark.table(DAILY_BARS).where("trade_date BETWEEN DATE'2026-11-16' AND DATE'2026-11-20'").count()
+        == 53 * 5
+    )
+    if not have:
+        extract(market, date(2026, 11, 16), date(2026, 11, 20), source=choose_source(market, "offline"))
+    return market
+
+
 def consume(settings: Settings, report: ReplayReport) -> list[tuple[str, dict[str, object], int]]:
     """Every record the report says was written: (key, value, partition)."""
     start = report.start_offsets
@@ -90,7 +106,8 @@ def test_extract_merges_on_the_grain(market: Settings, spark: SparkSession) -> N
     )
 
 
-def test_replayed_days_arrive_exactly_as_simulated(market: Settings, spark: SparkSession) -> None:
+def test_replayed_days_arrive_exactly_as_simulated(bars: Settings, spark: SparkSession) -> None:
+    market = bars
     days = (date(2026, 11, 19), date(2026, 11, 20))
     plan = load_plan(spark, market, *days)
     expected = [txn for _, txn in transactions(plan, market)]
@@ -124,8 +141,9 @@ def test_replayed_days_arrive_exactly_as_simulated(market: Settings, spark: Spar
 
 
 def test_parallel_producers_send_the_same_records_with_exact_day_offsets(
-    market: Settings, spark: SparkSession
+    bars: Settings, spark: SparkSession
 ) -> None:
+    market = bars
     plan = load_plan(spark, market, date(2026, 11, 19), date(2026, 11, 20))
     expected = {txn.txn_id: (day, txn) for day, txn in transactions(plan, market)}
     report = publish_parallel(market, plan, workers=2)
