@@ -28,26 +28,24 @@ def test_missing_java_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch, tm
     assert info.value.hint is not None and "openjdk" in info.value.hint
 
 
-@pytest.mark.parametrize("which", ["kafka_port", "kafka_controller_port"])
-def test_broker_port_taken_names_the_port_and_the_setting(tmp_path: Path, which: str) -> None:
+@pytest.mark.parametrize(
+    ("port", "service", "setting", "untouched"),
+    [
+        ("kafka_port", LocalBroker, "STOCKSTREAM_KAFKA_PORT", "kafka/data"),
+        ("kafka_controller_port", LocalBroker, "STOCKSTREAM_KAFKA_PORT", "kafka/data"),
+        ("airflow_port", AirflowService, "STOCKSTREAM_AIRFLOW_PORT", "airflow/airflow.db"),
+    ],
+)
+def test_a_taken_port_names_the_port_and_the_setting(
+    tmp_path: Path, port: str, service: type[LocalBroker | AirflowService], setting: str, untouched: str
+) -> None:
     settings = isolated(tmp_path)
+    taken = getattr(settings, port)
     with socket.socket() as squatter:
-        squatter.bind((settings.host, getattr(settings, which)))
+        squatter.bind((settings.host, taken))
         squatter.listen()
         with pytest.raises(StockstreamError) as info:
-            LocalBroker(settings).start()
-    assert f":{getattr(settings, which)} is taken" in info.value.message
-    assert info.value.hint is not None and "STOCKSTREAM_KAFKA_PORT" in info.value.hint
-    assert not (tmp_path / "kafka" / "data").exists(), "nothing was formatted"
-
-
-def test_airflow_port_taken_names_the_port_and_the_setting(tmp_path: Path) -> None:
-    settings = isolated(tmp_path)
-    with socket.socket() as squatter:
-        squatter.bind((settings.host, settings.airflow_port))
-        squatter.listen()
-        with pytest.raises(StockstreamError) as info:
-            AirflowService(settings).start()
-    assert f":{settings.airflow_port} is taken" in info.value.message
-    assert info.value.hint is not None and "STOCKSTREAM_AIRFLOW_PORT" in info.value.hint
-    assert not (tmp_path / "airflow" / "airflow.db").exists(), "nothing was created"
+            service(settings).start()
+    assert f":{taken} is taken" in info.value.message
+    assert info.value.hint is not None and setting in info.value.hint
+    assert not (tmp_path / untouched).exists(), "nothing was created before the check"

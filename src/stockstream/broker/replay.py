@@ -36,6 +36,23 @@ class DayOffsets:
         self.start_offsets[partition] = min(offset, self.start_offsets.get(partition, offset))
         self.end_offsets[partition] = max(offset + 1, self.end_offsets.get(partition, 0))
 
+    def merge(self, other: DayOffsets) -> None:
+        """Fold in what another producer sent of the same day."""
+        self.records += other.records
+        for partition, count in other.counts.items():
+            self.counts[partition] = self.counts.get(partition, 0) + count
+        widen(self.start_offsets, self.end_offsets, other.start_offsets, other.end_offsets)
+
+
+def widen(
+    starts: dict[int, int], ends: dict[int, int], more_starts: dict[int, int], more_ends: dict[int, int]
+) -> None:
+    """Per partition, the lowest first offset and the highest next offset of both."""
+    for partition, offset in more_starts.items():
+        starts[partition] = min(offset, starts.get(partition, offset))
+    for partition, offset in more_ends.items():
+        ends[partition] = max(offset, ends.get(partition, offset))
+
 
 @dataclass
 class ReplayReport:

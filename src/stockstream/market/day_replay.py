@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from stockstream.broker.admin import ensure_topic
 from stockstream.broker.manifest import write_manifest
-from stockstream.broker.replay import DayOffsets, ReplayReport, publish
+from stockstream.broker.replay import DayOffsets, ReplayReport, publish, widen
 from stockstream.config import Settings
 from stockstream.errors import StockstreamError
 from stockstream.market.intraday import DayPlan, count_transactions, load_plan, transactions
@@ -157,20 +157,9 @@ def merge_reports(reports: list[ReplayReport]) -> ReplayReport:
     for report in reports:
         merged.sent += report.sent
         merged.interrupted |= report.interrupted
-        for partition, offset in report.start_offsets.items():
-            merged.start_offsets[partition] = min(offset, merged.start_offsets.get(partition, offset))
-        for partition, offset in report.end_offsets.items():
-            merged.end_offsets[partition] = max(offset, merged.end_offsets.get(partition, offset))
+        widen(merged.start_offsets, merged.end_offsets, report.start_offsets, report.end_offsets)
         for day, offsets in report.days.items():
-            into = merged.days.setdefault(day, DayOffsets())
-            into.records += offsets.records
-            for partition, count in offsets.counts.items():
-                into.counts[partition] = into.counts.get(partition, 0) + count
-                first = offsets.start_offsets[partition]
-                into.start_offsets[partition] = min(first, into.start_offsets.get(partition, first))
-                into.end_offsets[partition] = max(
-                    offsets.end_offsets[partition], into.end_offsets.get(partition, 0)
-                )
+            merged.days.setdefault(day, DayOffsets()).merge(offsets)
     if merged.interrupted:
         # A day is complete only if every producer finished it: each sends in event order, so
         # an interrupted producer finished the days before its last one.
