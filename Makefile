@@ -45,7 +45,7 @@ jars: ## Resolve the broker's and Spark's jars with Maven into .cache/jars (once
 lock: ## Re-resolve requirements.txt from requirements.in (Python 3.11)
 	$(BIN)/uv pip compile --quiet --python-version 3.11 requirements.in -o requirements.txt
 
-up: install jars ## Start Kafka and Airflow (waits until healthy)
+up: install jars ## Start Kafka, the stream and Airflow (waits until healthy)
 	$(BIN)/stockstream up
 
 down: ## Stop every local service
@@ -54,7 +54,7 @@ down: ## Stop every local service
 status: install ## Show the services, their URLs, the Airflow login
 	$(BIN)/stockstream status
 
-demo: install jars ## Set up, start the services and run the walking skeleton end to end
+demo: install jars ## Set up, start the services, replay the last trading days through the stream, finalise them
 	@bash scripts/demo.sh
 
 bench: install jars ## Benchmarks (results go in BENCHMARKS.md): replay vs Kafka's ProducerPerformance

@@ -1,4 +1,4 @@
-"""The walking skeleton through Airflow: replay a sample -> stream it to bronze -> count bronze.
+"""The walking skeleton through Airflow: replay a sample -> wait for the stream service -> count bronze.
 
 Wiring only: every step is a function of stockstream.skeleton. Trigger it from the UI (the
 `count` and `day` params can be changed there).
@@ -14,7 +14,7 @@ from airflow.sdk import Param, dag, task
 
 @dag(
     dag_id="stockstream_skeleton",
-    description="Replay a deterministic sample into Kafka, stream it to bronze, count bronze",
+    description="Replay a deterministic sample into Kafka, wait for the stream to process it, count bronze",
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
@@ -28,7 +28,7 @@ from airflow.sdk import Param, dag, task
 )
 def stockstream_skeleton() -> None:
     @task
-    def replay_sample(params: dict[str, object] | None = None) -> dict[str, int]:
+    def replay_sample(params: dict[str, object] | None = None) -> dict[str, object]:
         from datetime import date
 
         from stockstream.config import get_settings
@@ -38,24 +38,26 @@ def stockstream_skeleton() -> None:
         report = replay_sample(
             get_settings(), int(str(params["count"])), date.fromisoformat(str(params["day"]))
         )
-        return {"sent": report.sent}
+        # XCom is JSON: partitions travel as strings.
+        return {"sent": report.sent, "end_offsets": {str(p): o for p, o in report.end_offsets.items()}}
 
     @task
-    def stream_to_bronze(replayed: dict[str, int]) -> dict[str, int]:
+    def wait_for_stream(replayed: dict[str, object]) -> None:
         from stockstream.config import get_settings
-        from stockstream.skeleton import stream_available_now
+        from stockstream.skeleton import wait_for_stream
 
-        summary = stream_available_now(get_settings())
-        return {"sent": replayed["sent"], "streamed": summary.input_rows}
+        offsets = replayed["end_offsets"]
+        assert isinstance(offsets, dict)
+        wait_for_stream(get_settings(), {int(p): int(o) for p, o in offsets.items()})
 
     @task
-    def count_bronze(streamed: dict[str, int]) -> int:
+    def count_bronze() -> int:
         from stockstream.config import get_settings
         from stockstream.skeleton import bronze_count
 
         return bronze_count(get_settings())
 
-    count_bronze(stream_to_bronze(replay_sample()))
+    wait_for_stream(replay_sample()) >> count_bronze()
 
 
 stockstream_skeleton()

@@ -1,5 +1,5 @@
 -- gold.action_daily: one row per (trade_date, action): transactions and shares by BUY/SELL.
--- Written by the stream's gold query (from silver for the trade_dates a batch touched, MERGE)
+-- Written by the stream's silver query (from silver for the trade_dates a batch touched, MERGE)
 -- and reconciled by `stockstream finalize`.
 CREATE TABLE IF NOT EXISTS gold.action_daily (
   trade_date DATE      NOT NULL COMMENT 'Trading day (key, partition column)',

@@ -1,5 +1,5 @@
 -- gold.country_daily: one row per (trade_date, country): equal-weight mean growth of the
--- country's stocks, shares, growing/total counts. Written by the stream's gold query (from
+-- country's stocks, shares, growing/total counts. Written by the stream's silver query (from
 -- gold.stock_daily for the trade_dates a batch touched, MERGE) and reconciled by `stockstream finalize`.
 CREATE TABLE IF NOT EXISTS gold.country_daily (
   trade_date     DATE      NOT NULL COMMENT 'Trading day (key, partition column)',

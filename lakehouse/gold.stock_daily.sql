@@ -1,5 +1,5 @@
 -- gold.stock_daily: one row per (trade_date, ticker): the day's OHLCV, trades, VWAP, buy/sell
--- shares and growth. Written by the stream's gold query (rebuilds the keys a batch touched from
+-- shares and growth. Written by the stream's silver query (rebuilds the keys a batch touched from
 -- silver, MERGE) and reconciled by `stockstream finalize`.
 CREATE TABLE IF NOT EXISTS gold.stock_daily (
   trade_date  DATE      NOT NULL COMMENT 'Trading day in the exchange timezone (key, partition column)',
@@ -14,6 +14,7 @@ CREATE TABLE IF NOT EXISTS gold.stock_daily (
   buy_volume  BIGINT    NOT NULL COMMENT 'Shares of BUY transactions',
   sell_volume BIGINT    NOT NULL COMMENT 'Shares of SELL transactions',
   growth_pct  DOUBLE    NOT NULL COMMENT 'Growth of the day: (close - open) / open * 100',
+  realised_volatility_pct DOUBLE COMMENT 'Realised volatility of the day in %: sqrt(sum of squared log returns between consecutive trades in event time) * 100',
   sector      STRING    COMMENT 'Sector (reference.dim_stock)',
   industry    STRING    COMMENT 'Industry (reference.dim_stock)',
   country     STRING    COMMENT 'Country (reference.dim_stock)',

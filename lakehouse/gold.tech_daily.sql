@@ -1,5 +1,5 @@
 -- gold.tech_daily: one row per (trade_date, industry) for the industries of the Technology
--- sector: equal-weight mean growth, shares, stock counts. Written by the stream's gold query
+-- sector: equal-weight mean growth, shares, stock counts. Written by the stream's silver query
 -- (from gold.stock_daily for the trade_dates a batch touched, MERGE) and reconciled by `stockstream finalize`.
 CREATE TABLE IF NOT EXISTS gold.tech_daily (
   trade_date     DATE      NOT NULL COMMENT 'Trading day (key, partition column)',

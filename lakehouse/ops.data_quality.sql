@@ -3,7 +3,7 @@
 CREATE TABLE IF NOT EXISTS ops.data_quality (
   trade_date DATE      NOT NULL COMMENT 'Trading day checked (key, partition column)',
   check_name STRING    NOT NULL COMMENT 'Name of the check (key), e.g. conservation, source_fidelity',
-  status     STRING    NOT NULL COMMENT 'pass or fail',
+  status     STRING    NOT NULL COMMENT 'pass, fail or skipped (the check does not apply, e.g. no replay manifest)',
   expected   DOUBLE    COMMENT 'Value the check expected (a count or an amount)',
   observed   DOUBLE    COMMENT 'Value the check observed',
   detail     STRING    COMMENT 'Human-readable detail, e.g. the tickers that differ',

@@ -8,7 +8,7 @@ CREATE TABLE IF NOT EXISTS silver.quarantine (
   partition       INT       NOT NULL COMMENT 'Kafka partition',
   offset          BIGINT    NOT NULL COMMENT 'Kafka offset within the partition',
   kafka_timestamp TIMESTAMP COMMENT 'Kafka record timestamp',
-  reason          STRING    NOT NULL COMMENT 'Reason code: unparseable_json, missing_field, wrong_type, non_positive_price, non_positive_volume, unknown_action, unknown_ticker, timestamp_out_of_range or unknown_schema_version',
+  reason          STRING    NOT NULL COMMENT 'Reason code: unparseable_json, missing_field, wrong_type, non_positive_price, non_positive_volume, unknown_action, unknown_ticker, timestamp_out_of_range, unknown_schema_version or oversized_payload',
   detail          STRING    COMMENT 'Human-readable detail, e.g. the offending field and value',
   quarantined_at  TIMESTAMP NOT NULL COMMENT 'When the micro-batch that rejected the record started',
   quarantine_date DATE      NOT NULL COMMENT 'UTC date of quarantined_at (partition column)'

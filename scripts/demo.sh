@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: start the services and run the pipeline as far as it goes today, saying what
-# happened: extract the last trading days (offline generator), replay them into Kafka, stream
-# them into bronze, query the lakehouse.
+# happened: extract the last trading days (offline generator), replay them into Kafka, wait for
+# the running stream to process them into bronze/silver/gold, finalise each day, query the lakehouse.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ss=.venv/bin/stockstream
@@ -18,30 +18,47 @@ print(days[0], days[-1])
 PY
 )
 
-step "Starting the Kafka broker and Airflow (first start formats the broker and creates Airflow's database)"
+step "Starting the Kafka broker, the stream (Kafka -> bronze -> silver -> gold) and Airflow"
 $ss up
 
 step "Extracting reference data and daily bars for $start..$end (the offline generator: no network needed)"
 $ss extract --start "$start" --end "$end" --source offline
 
-step "Replaying the intraday transactions of $start..$end into Kafka"
+step "Replaying the intraday transactions of $start..$end into Kafka (the running stream picks them up)"
 $ss replay --start "$start" --end "$end"
 
-step "Streaming Kafka -> bronze.transactions (Spark Structured Streaming, availableNow)"
-$ss stream --available-now
+mapfile -t days < <(.venv/bin/python - "$start" "$end" <<'PY'
+import sys
+from datetime import date
+from stockstream.market.sources import business_days
+for day in business_days(date.fromisoformat(sys.argv[1]), date.fromisoformat(sys.argv[2])):
+    print(day)
+PY
+)
+date_args=()
+for day in "${days[@]}"; do date_args+=(--date "$day"); done
+
+step "Waiting until the stream has processed every replayed record (ops.replay_manifest vs ops.stream_progress)"
+$ss wait "${date_args[@]}"
+
+step "Finalising $start..$end: each day's gold recomputed in batch from silver and reconciled"
+$ss finalize "${date_args[@]}"
 
 step "Querying the lakehouse with Spark SQL"
-$ss sql "SELECT count(*) AS bronze_rows, count(DISTINCT partition, offset) AS distinct_kafka_records, count(DISTINCT get_json_object(CAST(value AS STRING), '$.txn_id')) AS distinct_txn_ids FROM bronze.transactions"
-$ss sql "SELECT trade_date, sum(records) AS records, count(DISTINCT partition) AS partitions FROM ops.replay_manifest GROUP BY trade_date ORDER BY trade_date"
+$ss sql --limit 50 \
+  "SELECT (SELECT count(*) FROM bronze.transactions) AS bronze_rows, (SELECT count(*) FROM silver.transactions) AS silver_rows, (SELECT count(*) FROM silver.quarantine) AS quarantined, (SELECT count(*) FROM gold.stock_daily) AS stock_days, (SELECT count(*) FROM gold.minute_bars) AS minute_bars, (SELECT count(*) FROM gold.alerts) AS alerts" \
+  "SELECT trade_date, industry, round(growth_pct, 3) AS growth_pct, stocks, growing_stocks FROM gold.tech_daily ORDER BY trade_date, industry" \
+  "SELECT trade_date, check_name, status FROM ops.data_quality ORDER BY trade_date, check_name"
 
 step "Where to look"
 $ss status || true
 cat <<MSG
   Airflow UI      : the URL above; log in as admin with the password shown above
-                    (DAG stockstream_skeleton runs replay -> stream -> count from the UI)
-  Query any table : $ss sql "SELECT * FROM reference.daily_bars WHERE ticker = 'AAPL'"
-  Data and logs   : var/ (lakehouse/, checkpoints/, kafka/, airflow/, logs/)
+                    (DAG stockstream_skeleton: replay a sample -> wait for the stream -> count)
+  Query any table : $ss sql "SELECT * FROM gold.stock_daily WHERE ticker = 'AAPL'"
+  Finalise a day  : $ss finalize --date $end
+  Data and logs   : var/ (lakehouse/, checkpoints/, kafka/, airflow/, logs/stream.log)
   Stop everything : make down
-  bronze.transactions keeps every record as received, so a second demo run doubles it;
-  de-duplication on txn_id happens in silver (the next stage).
+  Replaying the same days again adds records to bronze (every record as received) and nothing
+  to silver or gold: txn_ids are deterministic and silver de-duplicates on them.
 MSG

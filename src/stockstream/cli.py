@@ -85,13 +85,24 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug lo
 @friendly
 def up(
     airflow: Annotated[bool, typer.Option("--airflow/--no-airflow", help="Also start Airflow.")] = True,
+    stream: Annotated[
+        bool,
+        typer.Option(
+            "--stream/--no-stream",
+            help="Also start the streaming job: Kafka -> bronze/silver/gold continuously, "
+            "restarted when it crashes (log: stream.log in the log directory).",
+        ),
+    ] = True,
 ) -> None:
-    """Start the local services (Kafka broker, Airflow) and wait until they are healthy."""
+    """Start the local services (Kafka broker, streaming job, Airflow) and wait until they are healthy."""
     from stockstream.services.manager import Platform
 
     platform = Platform(settings())
-    with console.status("starting services (Airflow takes a minute on 2 cores)..."):
-        platform.up(airflow=airflow)
+    with console.status(
+        "starting services (Kafka, then the streaming job, then Airflow; "
+        "Spark and Airflow each take a minute on 2 cores)..."
+    ):
+        platform.up(airflow=airflow, stream=stream)
     show_status(platform)
 
 
@@ -108,7 +119,7 @@ def down() -> None:
 @app.command()
 @friendly
 def status() -> None:
-    """Show each service: running, healthy, address, admin login, log file."""
+    """Show each service: running, healthy, address, admin login, stream lag and last batch, log file."""
     from stockstream.services.manager import Platform
 
     platform = Platform(settings())
@@ -295,14 +306,139 @@ def stream(
         bool, typer.Option("--available-now", help="Process what is in Kafka now, then exit.")
     ] = False,
 ) -> None:
-    """Run the streaming job Kafka -> bronze (until Ctrl-C, or once with --available-now)."""
+    """Run the streaming job Kafka -> bronze -> silver/quarantine -> gold (until Ctrl-C or
+    SIGTERM, or once with --available-now). `stockstream up` runs it as a supervised service."""
     from stockstream.pipeline.stream import run
 
     cfg = settings()
-    mode = "everything available" if available_now else f"every {cfg.trigger_interval} until Ctrl-C"
+    mode = "everything available" if available_now else f"every {cfg.trigger_interval} until stopped"
     console.print(f"streaming {cfg.topic} from {cfg.bootstrap_servers} into the lakehouse: {mode}")
     summary = run(cfg, available_now=available_now)
-    console.print(f"processed {summary.input_rows} records in {summary.batches} micro-batches")
+    console.print(f"processed {summary.input_rows} Kafka records in {summary.batches} micro-batches")
+
+
+@app.command()
+@friendly
+def finalize(
+    days: Annotated[
+        list[str] | None, typer.Option("--date", help="Trading day to finalise (YYYY-MM-DD); repeatable.")
+    ] = None,
+    start: Annotated[str | None, typer.Option(help="First day of a range to finalise.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day of the range (inclusive).")] = None,
+) -> None:
+    """Recompute days' gold in batch from silver, reconcile, record the checks in
+    ops.data_quality; exits 1 naming the first failed check."""
+    from stockstream.market.sources import business_days
+    from stockstream.pipeline.finalize import finalize_days
+    from stockstream.spark import spark_session
+
+    wanted = [parse_date(day) for day in days or []]
+    if (start is None) != (end is None):
+        raise typer.BadParameter("give both --start and --end, or neither")
+    if start is not None and end is not None:
+        wanted += business_days(parse_date(start), parse_date(end))
+    if not wanted:
+        raise typer.BadParameter("name the days: --date D (repeatable) or --start D --end D")
+    cfg = settings()
+    with console.status("finalising...") as spinner:
+        spark = spark_session(cfg, "stockstream-finalize")
+        reports = finalize_days(
+            spark, cfg, sorted(set(wanted)), on_day=lambda day: spinner.update(f"finalising {day}...")
+        )
+    colour = {"pass": "green", "fail": "red", "skipped": "yellow"}
+    for report in reports:
+        grid = RichTable(title=f"checks of {report.trade_date}")
+        for column in ("check", "status", "detail"):
+            grid.add_column(column)
+        for check in report.checks:
+            grid.add_row(check.name, f"[{colour[check.status]}]{check.status}", check.detail)
+        console.print(grid)
+        console.print("gold rows: " + ", ".join(f"{name} {n}" for name, n in report.gold_rows.items()))
+    failed = [(report.trade_date, report.first_failure) for report in reports if report.first_failure]
+    if failed:
+        day, failure = failed[0]
+        assert failure is not None
+        raise StockstreamError(
+            f"{day} failed check {failure.name}: {failure.detail}",
+            "if the stream is still processing the day, wait (`stockstream wait --date D`) and "
+            "finalise again; the checks are in ops.data_quality",
+        )
+
+
+@app.command()
+@friendly
+def wait(
+    days: Annotated[
+        list[str] | None, typer.Option("--date", help="Wait for this replayed day (repeatable).")
+    ] = None,
+    timeout: Annotated[float, typer.Option(min=1, help="Give up after this many seconds.")] = 600,
+) -> None:
+    """Wait until the stream has processed the replayed days (their ops.replay_manifest offsets),
+    or, without --date, everything in the topic now."""
+    from stockstream.broker.admin import end_offsets, require_broker
+    from stockstream.pipeline.progress import wait_processed
+    from stockstream.spark import spark_session
+    from stockstream.tables import REPLAY_MANIFEST, table
+
+    cfg = settings()
+    spark = spark_session(cfg, "stockstream-wait")
+    if days:
+        from pyspark.sql import functions as F
+
+        wanted = [parse_date(day) for day in days]
+        manifest = table(REPLAY_MANIFEST)
+        rows = (
+            spark.read.format("delta")
+            .load(str(manifest.path(cfg)))
+            .where(F.col("trade_date").isin(wanted) & (F.col("topic") == cfg.topic))
+            .groupBy("partition")
+            .agg(F.max("end_offset"))
+            .collect()
+            if manifest.exists(cfg)
+            else []
+        )
+        if not rows:
+            raise StockstreamError(
+                f"no replay of {', '.join(days)} in ops.replay_manifest", "replay the days first"
+            )
+        targets = {int(row[0]): int(row[1]) for row in rows}
+    else:
+        require_broker(cfg)
+        targets = end_offsets(cfg)
+    total = sum(targets.values())
+    with progress_bar("waiting for the stream (records left)", None) as advance:
+        missing = wait_processed(
+            spark, cfg, targets, timeout=timeout, on_poll=lambda left: advance(total - left, total)
+        )
+    if missing:
+        raise StockstreamError(
+            f"the stream still has {sum(missing.values())} records to process after {timeout:.0f}s",
+            "check it runs (`stockstream status`, its log var/logs/stream.log) or wait longer (--timeout)",
+        )
+    console.print("the stream has processed everything asked for")
+
+
+@app.command()
+@friendly
+def maintain(
+    retain_hours: Annotated[
+        int, typer.Option(min=168, help="VACUUM keeps files younger than this (Delta's floor: 168 hours).")
+    ] = 168,
+) -> None:
+    """OPTIMIZE (compact small files) and VACUUM every lakehouse table."""
+    from stockstream.pipeline.maintain import maintain as run_maintenance
+    from stockstream.spark import spark_session
+
+    cfg = settings()
+    spark = spark_session(cfg, "stockstream-maintain")
+    grid = RichTable(title="maintenance")
+    for column in ("table", "files before", "files after", "compacted"):
+        grid.add_column(column)
+    with console.status("optimizing and vacuuming..."):
+        done = run_maintenance(spark, cfg, retain_hours)
+    for item in done:
+        grid.add_row(item.table, str(item.files_before), str(item.files_after), str(item.files_compacted))
+    console.print(grid)
 
 
 class OutputFormat(StrEnum):
@@ -314,29 +450,43 @@ class OutputFormat(StrEnum):
 @app.command()
 @friendly
 def sql(
-    query: Annotated[
-        str, typer.Argument(help='A Spark SQL statement, e.g. "SELECT count(*) FROM bronze.transactions".')
+    queries: Annotated[
+        list[str],
+        typer.Argument(
+            help='Spark SQL statements, e.g. "SELECT count(*) FROM bronze.transactions"; several run in '
+            "order in one Spark session."
+        ),
     ],
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
     limit: Annotated[int, typer.Option(min=1, help="At most this many rows are printed.")] = 1000,
+    write: Annotated[
+        bool, typer.Option("--write", help="Allow statements that change tables (INSERT, MERGE, DROP...).")
+    ] = False,
 ) -> None:
-    """Run Spark SQL over every lakehouse table and print the result."""
+    """Run Spark SQL over every lakehouse table and print the result (read-only unless --write)."""
     from pyspark.errors import PySparkException
 
     from stockstream.spark import spark_session
+    from stockstream.sql import read_only
 
-    spark = spark_session(settings(), "stockstream-sql")
-    try:
-        frame = spark.sql(query)
-        columns = frame.columns
-        rows = [row.asDict(recursive=True) for row in frame.limit(limit).collect()] if columns else []
-    except PySparkException as exc:
-        first_line = str(exc).strip().splitlines()[0]
+    if not write and not all(read_only(query) for query in queries):
         raise StockstreamError(
-            f"Spark SQL rejected the query: {first_line}",
-            '`stockstream sql "SHOW TABLES IN bronze"` lists the tables; names are schema.table',
-        ) from None
-    print_rows(columns, rows, fmt)
+            "this statement may change tables, and `stockstream sql` is read-only by default",
+            "add --write if you mean it (the stream and finalize own the lakehouse's tables)",
+        )
+    spark = spark_session(settings(), "stockstream-sql")
+    for query in queries:
+        try:
+            frame = spark.sql(query)
+            columns = frame.columns
+            rows = [row.asDict(recursive=True) for row in frame.limit(limit).collect()] if columns else []
+        except PySparkException as exc:
+            first_line = str(exc).strip().splitlines()[0]
+            raise StockstreamError(
+                f"Spark SQL rejected the query: {first_line}",
+                '`stockstream sql "SHOW TABLES IN bronze"` lists the tables; names are schema.table',
+            ) from None
+        print_rows(columns, rows, fmt)
 
 
 def print_rows(columns: list[str], rows: list[dict[str, object]], fmt: OutputFormat) -> None:

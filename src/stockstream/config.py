@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -89,6 +88,22 @@ class Settings(BaseSettings):
     max_offsets_per_trigger: int | None = Field(
         default=None, ge=1, description="Cap on Kafka records per micro-batch (unset: no cap)."
     )
+    minute_bar_watermark: str = Field(
+        default="2 minutes",
+        description="How late an event may arrive and still count in its live 1-minute bar "
+        "(later ones are picked up by `stockstream finalize`).",
+    )
+    alert_baseline_trades: int = Field(
+        default=50,
+        ge=2,
+        description="Trades a ticker's volume baseline (EWMA) spans before spikes are judged.",
+    )
+    alert_spike_factor: float = Field(
+        default=5.0, gt=1, description="A trade is a volume spike at this multiple of the baseline volume."
+    )
+    alert_run_length: int = Field(
+        default=5, ge=2, description="Consecutive up-ticks on rising volume that make a run alert."
+    )
 
     # Service start-up
     start_timeout: float = Field(
@@ -115,33 +130,38 @@ class Settings(BaseSettings):
         return value.expanduser().resolve()
 
     # Derived locations: one data root holds everything.
-    @cached_property
+    @property
     def lakehouse_dir(self) -> Path:
         return self.data_root / "lakehouse"
 
-    @cached_property
+    @property
     def checkpoint_dir(self) -> Path:
         return self.data_root / "checkpoints"
 
-    @cached_property
+    @property
     def warehouse_dir(self) -> Path:
         return self.data_root / "warehouse"
 
-    @cached_property
+    @property
     def kafka_dir(self) -> Path:
         return self.data_root / "kafka"
 
-    @cached_property
+    @property
     def airflow_home(self) -> Path:
         return self.data_root / "airflow"
 
-    @cached_property
+    @property
     def log_dir(self) -> Path:
         return self.data_root / "logs"
 
-    @cached_property
+    @property
     def run_dir(self) -> Path:
         return self.data_root / "run"
+
+    @property
+    def stream_status_file(self) -> Path:
+        """The running stream's live status (JSON, rewritten every few seconds while it runs)."""
+        return self.run_dir / "stream-status.json"
 
     @property
     def bootstrap_servers(self) -> str:

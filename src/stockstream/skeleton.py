@@ -7,8 +7,8 @@ from datetime import date
 from stockstream.broker.admin import ensure_topic
 from stockstream.broker.replay import ReplayReport, publish
 from stockstream.config import Settings
+from stockstream.errors import StockstreamError
 from stockstream.market.sample import sample_transactions
-from stockstream.pipeline.stream import StreamSummary, run
 from stockstream.spark import spark_session
 from stockstream.tables import BRONZE_TRANSACTIONS
 
@@ -19,9 +19,17 @@ def replay_sample(settings: Settings, count: int, day: date) -> ReplayReport:
     return publish(settings, sample_transactions(count, day))
 
 
-def stream_available_now(settings: Settings) -> StreamSummary:
-    """Process everything in Kafka into the lakehouse, then return."""
-    return run(settings, available_now=True)
+def wait_for_stream(settings: Settings, end_offsets: dict[int, int], timeout: float = 600) -> None:
+    """Wait until the stream service has processed every partition up to `end_offsets`."""
+    from stockstream.pipeline.progress import wait_processed
+
+    spark = spark_session(settings, "stockstream-wait")
+    missing = wait_processed(spark, settings, end_offsets, timeout=timeout)
+    if missing:
+        raise StockstreamError(
+            f"the stream did not process {sum(missing.values())} records within {timeout:.0f}s",
+            "is the stream service running? `stockstream status` shows it, `stockstream up` starts it",
+        )
 
 
 def bronze_count(settings: Settings) -> int:

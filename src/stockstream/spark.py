@@ -63,6 +63,9 @@ def spark_session(
     settings.data_root.mkdir(parents=True, exist_ok=True)
     # The JVM picks its own address at start-up; keep it on the configured host.
     os.environ.setdefault("SPARK_LOCAL_IP", settings.host)
+    # pyspark sends UDFs with the interpreter named by PYSPARK_PYTHON ("python3" when unset),
+    # whatever spark.pyspark.python says: point it at this install so workers find pandas.
+    os.environ["PYSPARK_PYTHON"] = settings.python
     builder = SparkSession.builder
     for key, value in spark_conf(settings, app_name).items():
         builder = builder.config(key, value)

@@ -14,7 +14,7 @@ from stockstream.config import PROJECT_ROOT, Settings
 from stockstream.errors import StockstreamError
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,17 @@ BRONZE_TRANSACTIONS = "bronze.transactions"
 DIM_STOCK = "reference.dim_stock"
 DAILY_BARS = "reference.daily_bars"
 REPLAY_MANIFEST = "ops.replay_manifest"
+STREAM_PROGRESS = "ops.stream_progress"
+DATA_QUALITY = "ops.data_quality"
+SILVER_TRANSACTIONS = "silver.transactions"
+SILVER_QUARANTINE = "silver.quarantine"
+STOCK_DAILY = "gold.stock_daily"
+INDUSTRY_DAILY = "gold.industry_daily"
+COUNTRY_DAILY = "gold.country_daily"
+TECH_DAILY = "gold.tech_daily"
+ACTION_DAILY = "gold.action_daily"
+MINUTE_BARS = "gold.minute_bars"
+ALERTS = "gold.alerts"
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,14 @@ class Table:
 
     def exists(self, settings: Settings) -> bool:
         return (self.path(settings) / "_delta_log").is_dir()
+
+    def ref(self, settings: Settings) -> str:
+        """The table in SQL by its path (delta.`...`): right whatever the session's catalog holds."""
+        return "delta.`" + str(self.path(settings)).replace("`", "``") + "`"
+
+    def read(self, spark: SparkSession, settings: Settings) -> DataFrame:
+        """The table as a batch DataFrame, read by path."""
+        return spark.read.format("delta").load(str(self.path(settings)))
 
 
 def parse_ddl(path: Path) -> Table:
@@ -79,6 +98,12 @@ def table(name: str) -> Table:
         raise StockstreamError(f"unknown table {name!r}", f"known tables: {known}") from None
 
 
+def _match_end(ddl: str) -> int:
+    match = _CREATE.search(ddl)
+    assert match is not None, "parse_ddl checked the statement"
+    return match.end()
+
+
 def _quote(path: Path) -> str:
     return "'" + str(path).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
@@ -97,10 +122,12 @@ def register(spark: SparkSession, settings: Settings, create: tuple[str, ...] = 
             spark.sql(f"CREATE SCHEMA IF NOT EXISTS {entry.schema}")
             schemas.add(entry.schema)
         location = _quote(entry.path(settings))
-        if present:
-            spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING delta LOCATION {location}")
-        else:
-            spark.sql(f"{entry.ddl}\nLOCATION {location}")
+        if not present:
+            # Created by path, then named: the catalog of a long-lived session may already hold
+            # the name (at another data root), and the table must exist at this one regardless.
+            head = f"CREATE TABLE IF NOT EXISTS {entry.ref(settings)} ("
+            spark.sql(head + entry.ddl[_match_end(entry.ddl) :])
             log.info("created %s at %s", name, entry.path(settings))
+        spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING delta LOCATION {location}")
         registered.append(name)
     return registered

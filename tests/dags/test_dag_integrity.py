@@ -34,11 +34,11 @@ def test_every_dag_is_tagged_and_retries(dagbag) -> None:  # type: ignore[no-unt
             assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
 
 
-def test_skeleton_dag_wires_replay_stream_count(dagbag) -> None:  # type: ignore[no-untyped-def]
+def test_skeleton_dag_wires_replay_wait_count(dagbag) -> None:  # type: ignore[no-untyped-def]
     dag = dagbag.dags["stockstream_skeleton"]
-    assert {t.task_id for t in dag.tasks} == {"replay_sample", "stream_to_bronze", "count_bronze"}
-    assert dag.get_task("stream_to_bronze").upstream_task_ids == {"replay_sample"}
-    assert dag.get_task("count_bronze").upstream_task_ids == {"stream_to_bronze"}
+    assert {t.task_id for t in dag.tasks} == {"replay_sample", "wait_for_stream", "count_bronze"}
+    assert dag.get_task("wait_for_stream").upstream_task_ids == {"replay_sample"}
+    assert dag.get_task("count_bronze").upstream_task_ids == {"wait_for_stream"}
     assert dag.params["count"] == 1000
 
 

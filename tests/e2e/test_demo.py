@@ -1,24 +1,40 @@
-"""The README's `make demo` in an isolated data root with its own ports, then the Airflow path:
-health, login, the skeleton DAG run through the scheduler, and `make down` leaving nothing behind."""
+"""The README's `make demo` in an isolated data root with its own ports, then the stream service
+(SIGKILLed mid-replay and restarted by its supervisor, gold unchanged), the Airflow path (health,
+login, the skeleton DAG run through the scheduler), and `make down` leaving nothing behind."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 import requests
+from pyspark.sql import SparkSession
 
 from stockstream.config import PROJECT_ROOT, Settings, settings_env
+from stockstream.market.sources import business_days
+from stockstream.pipeline.daily import DAILY_KEYS
 from stockstream.services.airflow import AirflowService
 from stockstream.services.process import wait_until
+from stockstream.tables import BRONZE_TRANSACTIONS, SILVER_QUARANTINE, SILVER_TRANSACTIONS, table
 from tests.conftest import isolated_settings
 
 pytestmark = pytest.mark.e2e
+
+# The demo's days (DEMO_DAYS=2): the last two business days before today, as scripts/demo.sh picks.
+DAYS = [
+    str(day)
+    for day in business_days(date.today() - timedelta(days=30), date.today() - timedelta(days=1))[-2:]
+]
 
 
 @dataclass
@@ -84,12 +100,16 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         make("down", env, timeout=180)
 
 
-def test_demo_prints_the_bronze_count_and_where_to_look(demo: Demo) -> None:
+def test_demo_streams_both_days_into_gold_and_finalises_them(demo: Demo) -> None:
     lines = demo.output.splitlines()
     header = next(i for i, line in enumerate(lines) if "bronze_rows" in line)
     first_row = next(line for line in lines[header + 1 :] if "│" in line)
     values = [cell.strip() for cell in first_row.split("│") if cell.strip()]
-    assert values[:3] == ["42400", "42400", "42400"], demo.output  # 53 tickers x 2 days x 400 trades
+    # 53 tickers x 2 days x 400 trades, all valid; one gold.stock_daily row per ticker and day.
+    assert values[:4] == ["42400", "42400", "0", "106"], demo.output
+    # Five checks per day pass, in finalize's tables and again in the ops.data_quality query.
+    assert demo.output.count("│ pass") == 2 * 5 * 2, demo.output
+    assert "│ fail" not in demo.output
     assert demo.settings.airflow_url in demo.output
     assert "admin" in demo.output
 
@@ -104,6 +124,80 @@ def test_the_api_is_behind_a_login(demo: Demo) -> None:
     assert requests.get(f"{demo.api}/dags", timeout=10).status_code == 401
     ui = requests.get(demo.settings.airflow_url, timeout=10)
     assert ui.status_code == 200 and "<html" in ui.text.lower()
+
+
+def stockstream(demo: Demo, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(PROJECT_ROOT / ".venv" / "bin" / "stockstream"), *args],
+        env=demo.env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def lakehouse_hashes(spark: SparkSession, settings: Settings) -> dict[str, str]:
+    """Every row of silver and the daily gold tables, updated_at included, canonically ordered."""
+    hashes = {}
+    for name in (SILVER_TRANSACTIONS, *DAILY_KEYS):
+        rows = table(name).read(spark, settings)
+        text = sorted(
+            json.dumps(r.asDict(recursive=True), default=str, sort_keys=True) for r in rows.collect()
+        )
+        hashes[name] = hashlib.sha256("\n".join(text).encode()).hexdigest()
+    return hashes
+
+
+def stream_status(settings: Settings) -> dict[str, Any]:
+    try:
+        return dict(json.loads(settings.stream_status_file.read_text()))
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def test_a_sigkilled_stream_is_restarted_and_changes_nothing(demo: Demo, spark: SparkSession) -> None:
+    """Replay the demo's days again (every record a duplicate), SIGKILL the streaming job while it
+    works through them, and let the supervisor restart it: silver and gold end up identical to
+    the uninterrupted run, updated_at included."""
+    settings = demo.settings
+    before = lakehouse_hashes(spark, settings)
+    status = stream_status(settings)
+    killed = status["pid"]
+    processed = sum(status["silver_offsets"].values())
+    bronze_batch = status["queries"]["bronze"]["batch_id"]
+    silver_log = table(SILVER_TRANSACTIONS).path(settings) / "_delta_log"
+    commits = len(list(silver_log.glob("*.json")))
+
+    replay = subprocess.Popen(
+        [str(PROJECT_ROOT / ".venv" / "bin" / "stockstream"), "replay", "--start", DAYS[0], "--end", DAYS[1]],
+        env=demo.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    # Bronze has the replay once its query reports a new batch; the silver micro-batch then
+    # commits its MERGE into silver.transactions before rebuilding gold and writing its progress
+    # row: kill in between if we see it (else right after bronze), never after silver finished.
+    assert wait_until(
+        lambda: stream_status(settings)["queries"]["bronze"]["batch_id"] > bronze_batch, 300, 0.2
+    ), stream_status(settings)
+    wait_until(lambda: len(list(silver_log.glob("*.json"))) > commits, 60, 0.1)
+    assert sum(stream_status(settings)["silver_offsets"].values()) < processed + 42400, (
+        "silver finished the replay before the kill: the test proves nothing"
+    )
+    os.kill(killed, signal.SIGKILL)
+    assert replay.wait(timeout=300) == 0
+
+    assert wait_until(lambda: stream_status(settings).get("pid") not in (None, killed), 240, 1), (
+        "the supervisor restarted the job"
+    )
+    waited = stockstream(demo, "wait", "--date", DAYS[0], "--date", DAYS[1], "--timeout", "600")
+    assert waited.returncode == 0, waited.stdout + waited.stderr
+    assert "exit code -9 (SIGKILL)" in Path(settings.log_dir / "stream.log").read_text()
+
+    assert lakehouse_hashes(spark, settings) == before
+    assert table(BRONZE_TRANSACTIONS).read(spark, settings).count() == 2 * 42400, "bronze keeps every record"
+    assert table(SILVER_QUARANTINE).read(spark, settings).count() == 0
 
 
 def test_the_skeleton_dag_runs_through_the_scheduler(demo: Demo) -> None:
@@ -141,7 +235,8 @@ def test_the_skeleton_dag_runs_through_the_scheduler(demo: Demo) -> None:
         headers=headers,
         timeout=10,
     ).json()
-    assert int(counted["value"]) == 42400 + 300, counted  # the demo's days plus this run's sample
+    # The demo's days, their replay again by the SIGKILL test, and this run's sample.
+    assert int(counted["value"]) == 2 * 42400 + 300, counted
 
 
 def test_up_again_is_a_no_op(demo: Demo) -> None:
@@ -156,14 +251,14 @@ def test_up_again_is_a_no_op(demo: Demo) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert sorted(path.read_text() for path in Path(demo.settings.run_dir).glob("*.pid")) == pids
-    assert len(pids) == 5, "the broker and Airflow's four components"
+    assert len(pids) == 6, "the broker, the stream and Airflow's four components"
 
 
 def test_down_leaves_no_process_behind(demo: Demo) -> None:
     assert our_processes(demo.settings), "the services were found while running"
     result = make("down", demo.env, timeout=180)
     assert result.returncode == 0, result.stderr
-    assert "airflow" in result.stdout and "kafka" in result.stdout
+    assert "airflow" in result.stdout and "kafka" in result.stdout and "stream" in result.stdout
     leftover = our_processes(demo.settings)
     assert leftover == [], leftover
     again = make("down", demo.env, timeout=60)

@@ -23,7 +23,7 @@ from stockstream.market.intraday import load_plan, transactions
 from stockstream.market.sample import sample_transactions
 from stockstream.market.seed_csv import read_seed_csv
 from stockstream.market.transactions import Transaction
-from stockstream.tables import DAILY_BARS, DIM_STOCK, REPLAY_MANIFEST
+from stockstream.tables import DAILY_BARS, DIM_STOCK, REPLAY_MANIFEST, table
 
 pytestmark = pytest.mark.integration
 
@@ -42,11 +42,12 @@ def market(broker: Settings) -> Settings:
 def bars(market: Settings, spark: SparkSession) -> Settings:
     """Offline bars for 2026-11-16..20 in the lakehouse (the extract test leaves them there;
     a test run on its own extracts them)."""
-    from stockstream.tables import table
-
     have = (
         table(DAILY_BARS).exists(market)
-        and spark.table(DAILY_BARS).where("trade_date BETWEEN DATE'2026-11-16' AND DATE'2026-11-20'").count()
+        and table(DAILY_BARS)
+        .read(spark, market)
+        .where("trade_date BETWEEN DATE'2026-11-16' AND DATE'2026-11-20'")
+        .count()
         == 53 * 5
     )
     if not have:
@@ -80,25 +81,28 @@ def test_extract_merges_on_the_grain(market: Settings, spark: SparkSession) -> N
     offline = choose_source(market, "offline")
     first = extract(market, date(2026, 11, 16), date(2026, 11, 18), source=offline)
     assert (first.source, first.stocks, first.bars, first.days) == ("offline", 53, 53 * 3, 3)
-    bars_before = spark.table(DAILY_BARS).select(*BAR_COLUMNS, "extracted_at").collect()
-    dims_before = spark.table(DIM_STOCK).collect()
+    bars_before = table(DAILY_BARS).read(spark, market).select(*BAR_COLUMNS, "extracted_at").collect()
+    dims_before = table(DIM_STOCK).read(spark, market).collect()
 
     extract(market, date(2026, 11, 16), date(2026, 11, 18), source=offline)
-    assertDataFrameEqual(spark.table(DAILY_BARS).select(*BAR_COLUMNS, "extracted_at"), bars_before)
-    assertDataFrameEqual(spark.table(DIM_STOCK), dims_before)
-    metrics = spark.sql(f"DESCRIBE HISTORY {DAILY_BARS}").orderBy("version").collect()[-1].operationMetrics
+    assertDataFrameEqual(
+        table(DAILY_BARS).read(spark, market).select(*BAR_COLUMNS, "extracted_at"), bars_before
+    )
+    assertDataFrameEqual(table(DIM_STOCK).read(spark, market), dims_before)
+    history = spark.sql(f"DESCRIBE HISTORY {table(DAILY_BARS).ref(market)}")
+    metrics = history.orderBy("version").collect()[-1].operationMetrics
     assert metrics["numTargetRowsUpdated"] == "0" and metrics["numTargetRowsInserted"] == "0"
 
     # An overlapping range adds the new day and leaves the overlap in place.
     extract(market, date(2026, 11, 18), date(2026, 11, 20), source=offline)
-    assert spark.table(DAILY_BARS).count() == 53 * 5
+    assert table(DAILY_BARS).read(spark, market).count() == 53 * 5
     expected = offline.daily_bars(["AAPL", "SAP"], date(2026, 11, 16), date(2026, 11, 20))
     assertDataFrameEqual(
-        spark.table(DAILY_BARS).where("ticker IN ('AAPL', 'SAP')").select(*BAR_COLUMNS),
+        table(DAILY_BARS).read(spark, market).where("ticker IN ('AAPL', 'SAP')").select(*BAR_COLUMNS),
         [(b.ticker, b.trade_date, b.open, b.high, b.low, b.close, b.volume, b.source) for b in expected],
         checkRowOrder=False,
     )
-    aapl = spark.table(DIM_STOCK).where("ticker = 'AAPL'").first()
+    aapl = table(DIM_STOCK).read(spark, market).where("ticker = 'AAPL'").first()
     assert aapl is not None and (aapl.name, aapl.country, aapl.exchange_timezone) == (
         "Apple Inc.",
         "United States",
@@ -129,7 +133,7 @@ def test_replayed_days_arrive_exactly_as_simulated(bars: Settings, spark: SparkS
         assert key == txn.ticker
         assert value == json.loads(txn.to_json())
 
-    manifest = spark.table(REPLAY_MANIFEST).where(f"replay_id = '{result.replay_id}'").collect()
+    manifest = table(REPLAY_MANIFEST).read(spark, market).where(f"replay_id = '{result.replay_id}'").collect()
     assert {row.trade_date for row in manifest} == set(days)
     for row in manifest:
         offsets = report.days[row.trade_date]

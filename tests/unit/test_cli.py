@@ -14,7 +14,7 @@ runner = CliRunner()
 def test_help_lists_the_commands() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("up", "down", "status", "replay", "stream", "sql"):
+    for command in ("up", "down", "status", "replay", "stream", "finalize", "wait", "maintain", "sql"):
         assert command in result.output
 
 
@@ -74,3 +74,28 @@ def test_extract_rejects_an_unknown_source() -> None:
     assert result.exit_code == 2
     assert "auto" in result.output and "offline" in result.output
     assert "Traceback" not in result.output
+
+
+def test_sql_refuses_a_write_without_the_write_flag() -> None:
+    # Refused before any Spark session starts: the guard reads the statement only.
+    result = runner.invoke(app, ["sql", "DROP TABLE gold.stock_daily"])
+    assert result.exit_code == 1
+    assert "--write" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_finalize_needs_days() -> None:
+    nothing = runner.invoke(app, ["finalize"])
+    assert nothing.exit_code == 2
+    assert "--date D" in nothing.output
+    half = runner.invoke(app, ["finalize", "--start", "2026-11-16"])
+    assert half.exit_code == 2
+    assert "both --start and --end" in half.output
+    bad = runner.invoke(app, ["finalize", "--date", "16/11/2026"])
+    assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
+
+
+def test_maintain_refuses_a_retention_below_deltas_floor() -> None:
+    result = runner.invoke(app, ["maintain", "--retain-hours", "24"])
+    assert result.exit_code == 2
+    assert "168" in result.output

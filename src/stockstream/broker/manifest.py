@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from stockstream.broker.replay import ReplayReport
-from stockstream.tables import REPLAY_MANIFEST
+from stockstream.config import Settings
+from stockstream.tables import REPLAY_MANIFEST, table
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -19,7 +20,7 @@ MANIFEST_SCHEMA = (
 )
 
 
-def write_manifest(spark: SparkSession, report: ReplayReport, source: str) -> str:
+def write_manifest(spark: SparkSession, settings: Settings, report: ReplayReport, source: str) -> str:
     """Append one row per (day, partition) of the report; returns the replay's id."""
     replay_id = uuid.uuid4().hex
     replayed_at = datetime.now(UTC).replace(tzinfo=None)
@@ -39,7 +40,6 @@ def write_manifest(spark: SparkSession, report: ReplayReport, source: str) -> st
         for partition, end in sorted(offsets.end_offsets.items())
     ]
     if rows:
-        spark.createDataFrame(rows, MANIFEST_SCHEMA).write.format("delta").mode("append").saveAsTable(
-            REPLAY_MANIFEST
-        )
+        frame = spark.createDataFrame(rows, MANIFEST_SCHEMA)
+        frame.write.format("delta").mode("append").save(str(table(REPLAY_MANIFEST).path(settings)))
     return replay_id

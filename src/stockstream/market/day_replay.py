@@ -68,7 +68,7 @@ def replay_days(
         report = publish_plan(settings, plan, speed=speed, on_progress=on_progress)
     complete_days_only(report)
     source = ",".join(sorted(plan.sources))
-    replay_id = write_manifest(spark, report, source) if report.days else None
+    replay_id = write_manifest(spark, settings, report, source) if report.days else None
     return DayReplay(report=report, replay_id=replay_id, planned=planned, days=plan.days, source=source)
 
 

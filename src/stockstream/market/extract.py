@@ -15,7 +15,7 @@ from stockstream.market.model import DailyBar, Stock
 from stockstream.market.reference import load_universe, reference_profile
 from stockstream.market.sources import MarketSource, OfflineSource, YFinanceSource, yahoo_reachable
 from stockstream.spark import spark_session
-from stockstream.tables import DAILY_BARS, DIM_STOCK
+from stockstream.tables import DAILY_BARS, DIM_STOCK, table
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -76,8 +76,8 @@ def extract(
     stocks = source.profiles(symbols)
     bars = source.daily_bars(symbols, start, end)
     spark = spark_session(settings, "stockstream-extract", create_tables=(DIM_STOCK, DAILY_BARS))
-    merge_dim_stock(spark, stocks)
-    merge_daily_bars(spark, bars, start, end)
+    merge_dim_stock(spark, settings, stocks)
+    merge_daily_bars(spark, settings, bars, start, end)
     report = ExtractReport(
         source=source.name, stocks=len(stocks), bars=len(bars), days=len({bar.trade_date for bar in bars})
     )
@@ -85,7 +85,7 @@ def extract(
     return report
 
 
-def merge_dim_stock(spark: SparkSession, stocks: Sequence[Stock]) -> None:
+def merge_dim_stock(spark: SparkSession, settings: Settings, stocks: Sequence[Stock]) -> None:
     """Upsert profiles on ticker; an unchanged profile is left untouched."""
     rows = [
         (s.ticker, s.name, s.sector, s.industry, s.country, s.currency, s.exchange, s.exchange_timezone)
@@ -93,17 +93,20 @@ def merge_dim_stock(spark: SparkSession, stocks: Sequence[Stock]) -> None:
     ]
     spark.createDataFrame(rows, DIM_STOCK_SCHEMA).createOrReplaceTempView("extract_dim_stock")
     columns = ["name", "sector", "industry", "country", "currency", "exchange", "exchange_timezone"]
-    spark.sql(_merge_sql(DIM_STOCK, "extract_dim_stock", ["ticker"], columns, "updated_at"))
+    target = table(DIM_STOCK).ref(settings)
+    spark.sql(_merge_sql(target, "extract_dim_stock", ["ticker"], columns, "updated_at"))
 
 
-def merge_daily_bars(spark: SparkSession, bars: Sequence[DailyBar], start: date, end: date) -> None:
+def merge_daily_bars(
+    spark: SparkSession, settings: Settings, bars: Sequence[DailyBar], start: date, end: date
+) -> None:
     """Upsert bars on (ticker, trade_date), reading only the range's partitions."""
     rows = [(b.ticker, b.trade_date, b.open, b.high, b.low, b.close, b.volume, b.source) for b in bars]
     spark.createDataFrame(rows, DAILY_BARS_SCHEMA).createOrReplaceTempView("extract_daily_bars")
     columns = ["open", "high", "low", "close", "volume", "source"]
     spark.sql(
         _merge_sql(
-            DAILY_BARS,
+            table(DAILY_BARS).ref(settings),
             "extract_daily_bars",
             ["ticker", "trade_date"],
             columns,

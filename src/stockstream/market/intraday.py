@@ -48,7 +48,8 @@ def load_plan(spark: SparkSession, settings: Settings, start: date, end: date) -
     if not (table(DAILY_BARS).exists(settings) and table(DIM_STOCK).exists(settings)):
         raise StockstreamError("the lakehouse has no reference data yet", hint)
     rows = (
-        spark.table(DAILY_BARS)
+        table(DAILY_BARS)
+        .read(spark, settings)
         .where(f"trade_date BETWEEN DATE'{start.isoformat()}' AND DATE'{end.isoformat()}'")
         .select("ticker", "trade_date", "open", "high", "low", "close", "volume", "source")
         .collect()
@@ -56,8 +57,12 @@ def load_plan(spark: SparkSession, settings: Settings, start: date, end: date) -
     if not rows:
         raise StockstreamError(f"reference.daily_bars has no bars between {start} and {end}", hint)
     bars = [DailyBar(**row.asDict()) for row in rows]
-    profiles = spark.table(DIM_STOCK).select(
-        "ticker", "name", "sector", "industry", "country", "currency", "exchange", "exchange_timezone"
+    profiles = (
+        table(DIM_STOCK)
+        .read(spark, settings)
+        .select(
+            "ticker", "name", "sector", "industry", "country", "currency", "exchange", "exchange_timezone"
+        )
     )
     stocks = {row.ticker: Stock(**row.asDict()) for row in profiles.collect()}
     missing = sorted({bar.ticker for bar in bars} - set(stocks))

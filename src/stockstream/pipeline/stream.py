@@ -1,18 +1,64 @@
-"""The streaming job's wiring: Kafka -> bronze.transactions (Delta sink, its own checkpoint).
+"""The streaming job's wiring: four queries, each with its own checkpoint.
 
-Later stages (silver, quarantine, gold) add their own queries here, each with its own checkpoint.
+- bronze: Kafka -> bronze.transactions (Delta sink: exactly once by itself).
+- silver: bronze (Delta stream) -> foreachBatch: validate, silver.quarantine (append with
+  txnAppId), silver.transactions (insert-only MERGE on txn_id within the batch's trade dates),
+  the daily gold tables of the touched days (rebuilt from silver, MERGE), its ops.stream_progress
+  row (append with txnAppId). Every write is a no-op when a batch is retried.
+- minute_bars: silver (Delta stream) -> 1-minute windows closed by a watermark -> MERGE.
+- alerts: silver (Delta stream) -> per-ticker pattern detection (applyInPandasWithState) ->
+  insert-only MERGE on alert_id.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from pyspark.sql import functions as F
 
 from stockstream.config import Settings
+from stockstream.errors import StockstreamError
+from stockstream.pipeline import gold
+from stockstream.pipeline.alerts import Params, detect_alerts
 from stockstream.pipeline.bronze import to_bronze
+from stockstream.pipeline.daily import read, write_daily_gold, write_minute_bars
+from stockstream.pipeline.progress import (
+    PROGRESS_SCHEMA,
+    SILVER_QUERY,
+    ProgressListener,
+    processed_offsets,
+    progress_row,
+    write_progress,
+    write_status,
+)
+from stockstream.pipeline.silver import first_per_txn, quarantine_records, valid_records, validate
+from stockstream.pipeline.writes import append_once, checkpoint_app_id, insert_new
 from stockstream.spark import spark_session
-from stockstream.tables import BRONZE_TRANSACTIONS, table
+from stockstream.tables import (
+    ACTION_DAILY,
+    ALERTS,
+    BRONZE_TRANSACTIONS,
+    COUNTRY_DAILY,
+    DIM_STOCK,
+    INDUSTRY_DAILY,
+    MINUTE_BARS,
+    SILVER_QUARANTINE,
+    SILVER_TRANSACTIONS,
+    STOCK_DAILY,
+    STREAM_PROGRESS,
+    TECH_DAILY,
+    table,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -20,13 +66,38 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+STREAM_TABLES = (
+    BRONZE_TRANSACTIONS,
+    DIM_STOCK,
+    SILVER_TRANSACTIONS,
+    SILVER_QUARANTINE,
+    STOCK_DAILY,
+    INDUSTRY_DAILY,
+    COUNTRY_DAILY,
+    TECH_DAILY,
+    ACTION_DAILY,
+    MINUTE_BARS,
+    ALERTS,
+    STREAM_PROGRESS,
+)
+HEARTBEAT_SECONDS = 5
+STAGES = ("bronze", "silver", "minute_bars", "alerts")
 
-@dataclass(frozen=True)
+
+@dataclass
 class StreamSummary:
     """What one run of the job processed."""
 
-    batches: int
-    input_rows: int
+    batches: int = 0
+    input_rows: int = 0
+    per_query: dict[str, int] = field(default_factory=dict)
+
+
+class Stopped(Exception):
+    """SIGTERM asked the job to stop."""
+
+
+# --- sources -------------------------------------------------------------------------------------
 
 
 def kafka_source(spark: SparkSession, settings: Settings) -> DataFrame:
@@ -44,6 +115,22 @@ def kafka_source(spark: SparkSession, settings: Settings) -> DataFrame:
     return reader.load()
 
 
+def delta_source(spark: SparkSession, settings: Settings, name: str) -> DataFrame:
+    """A lakehouse table as a stream of its appends (silver's insert-only MERGEs are appends)."""
+    return spark.readStream.format("delta").load(str(table(name).path(settings)))
+
+
+def _trigger(writer: Any, settings: Settings, available_now: bool) -> Any:
+    return (
+        writer.trigger(availableNow=True)
+        if available_now
+        else writer.trigger(processingTime=settings.trigger_interval)
+    )
+
+
+# --- bronze --------------------------------------------------------------------------------------
+
+
 def start_bronze(spark: SparkSession, settings: Settings, available_now: bool) -> StreamingQuery:
     """Kafka -> bronze.transactions: exactly once through the Delta sink and its checkpoint."""
     bronze = table(BRONZE_TRANSACTIONS)
@@ -51,29 +138,358 @@ def start_bronze(spark: SparkSession, settings: Settings, available_now: bool) -
         to_bronze(kafka_source(spark, settings))
         .writeStream.format("delta")
         .outputMode("append")
-        .queryName("bronze_transactions")
+        .queryName("bronze")
         .option("checkpointLocation", str(bronze.checkpoint(settings)))
     )
+    query: StreamingQuery = _trigger(writer, settings, available_now).start(str(bronze.path(settings)))
+    return query
+
+
+# --- silver and daily gold ----------------------------------------------------------------------
+
+
+class SilverBatch:
+    """foreachBatch of the silver query: every write idempotent on a retried batch id."""
+
+    def __init__(self, settings: Settings, on_offsets: Any = None) -> None:
+        self.settings = settings
+        self.checkpoint = table(SILVER_TRANSACTIONS).checkpoint(settings)
+        self.on_offsets = on_offsets
+
+    def __call__(self, batch: DataFrame, batch_id: int) -> None:
+        started = time.monotonic()
+        if batch.isEmpty():
+            return  # e.g. a bronze commit without data: nothing to write, not even progress
+        spark = batch.sparkSession
+        settings = self.settings
+        app_id = checkpoint_app_id(self.checkpoint, SILVER_QUERY)
+        # Read per batch: a refreshed reference.dim_stock is picked up without a restart.
+        dim = read(spark, settings, DIM_STOCK)
+        validated = validate(batch, dim).persist()
+        try:
+            # Small aggregates of the cached batch: its partitions' offsets and its trade dates.
+            per_partition = (
+                validated.groupBy("topic", "partition")
+                .agg(
+                    F.max("offset").alias("last"),
+                    F.count(F.lit(1)).alias("rows"),
+                    F.count(F.when(F.col("reason").isNull(), 1)).alias("valid"),
+                )
+                .collect()
+            )
+            valid = valid_records(validated)
+            dates: list[date] = [row[0] for row in valid.select("trade_date").distinct().collect()]
+            append_once(
+                quarantine_records(validated), table(SILVER_QUARANTINE).path(settings), app_id, batch_id
+            )
+            validated_at = time.monotonic()
+            inserted = insert_new(
+                spark,
+                table(SILVER_TRANSACTIONS).path(settings),
+                first_per_txn(valid),
+                ("txn_id",),
+                dates,
+                what="insert silver.transactions",
+            )
+            silver_at = time.monotonic()
+            write_daily_gold(spark, settings, dates)
+            gold_at = time.monotonic()
+            rows = sum(int(r["rows"]) for r in per_partition)
+            valid_rows = sum(int(r["valid"]) for r in per_partition)
+            offsets = {int(r["partition"]): int(r["last"]) + 1 for r in per_partition}
+            topic = per_partition[0]["topic"] if per_partition else settings.topic
+            progress = {
+                "query_name": SILVER_QUERY,
+                "batch_id": batch_id,
+                "run_id": None,
+                "topic": topic,
+                "end_offsets": offsets,
+                "input_rows": rows,
+                "valid_rows": valid_rows,
+                "quarantined_rows": rows - valid_rows,
+                "duplicate_rows": valid_rows - inserted,
+                "input_rows_per_second": None,
+                "processed_rows_per_second": None,
+                "duration_ms": int((time.monotonic() - started) * 1000),
+                "watermark": None,
+                "processed_at": datetime.now(UTC).replace(tzinfo=None),
+            }
+            append_once(
+                spark.createDataFrame([progress], PROGRESS_SCHEMA),
+                table(STREAM_PROGRESS).path(settings),
+                app_id,
+                batch_id,
+            )
+            if self.on_offsets is not None:
+                self.on_offsets(offsets)
+            log.info(
+                "silver batch %d: %d records, %d quarantined, %d new, days %s in %.1fs "
+                "(validate+quarantine %.1fs, silver %.1fs, gold %.1fs)",
+                batch_id,
+                rows,
+                rows - valid_rows,
+                inserted,
+                ", ".join(d.isoformat() for d in sorted(dates)) or "-",
+                time.monotonic() - started,
+                validated_at - started,
+                silver_at - validated_at,
+                gold_at - silver_at,
+            )
+        finally:
+            validated.unpersist()
+
+
+def start_silver(
+    spark: SparkSession, settings: Settings, available_now: bool, on_offsets: Any = None
+) -> StreamingQuery:
+    """bronze -> silver, quarantine and the daily gold tables (foreachBatch)."""
     writer = (
-        writer.trigger(availableNow=True)
-        if available_now
-        else writer.trigger(processingTime=settings.trigger_interval)
+        delta_source(spark, settings, BRONZE_TRANSACTIONS)
+        .writeStream.queryName(SILVER_QUERY)
+        .option("checkpointLocation", str(table(SILVER_TRANSACTIONS).checkpoint(settings)))
+        .foreachBatch(SilverBatch(settings, on_offsets))
     )
-    return writer.start(str(bronze.path(settings)))
+    query: StreamingQuery = _trigger(writer, settings, available_now).start()
+    return query
 
 
-def run(settings: Settings, available_now: bool = False) -> StreamSummary:
-    """Run the job: until everything available is processed, or until interrupted."""
-    spark = spark_session(settings, "stockstream-stream", create_tables=(BRONZE_TRANSACTIONS,))
-    query = start_bronze(spark, settings, available_now)
-    try:
+# --- live queries: minute bars and alerts -----------------------------------------------------------
+
+
+def _batch_dates(frame: DataFrame) -> list[date]:
+    return [row[0] for row in frame.select("trade_date").distinct().collect()]
+
+
+def start_minute_bars(spark: SparkSession, settings: Settings, available_now: bool) -> StreamingQuery:
+    """silver -> gold.minute_bars: 1-minute event-time windows, emitted once the watermark
+    (settings.minute_bar_watermark) closes them, merged on (ticker, window_start)."""
+    live = delta_source(spark, settings, SILVER_TRANSACTIONS).withWatermark(
+        "event_time", settings.minute_bar_watermark
+    )
+
+    def write(bars: DataFrame, batch_id: int) -> None:
+        bars = bars.persist()
+        try:
+            write_minute_bars(bars.sparkSession, settings, bars, _batch_dates(bars), complete=False)
+        finally:
+            bars.unpersist()
+
+    writer = (
+        gold.minute_bars(live)
+        .writeStream.queryName("minute_bars")
+        .outputMode("append")
+        .option("checkpointLocation", str(table(MINUTE_BARS).checkpoint(settings)))
+        .foreachBatch(write)
+    )
+    query: StreamingQuery = _trigger(writer, settings, available_now).start()
+    return query
+
+
+def start_alerts(spark: SparkSession, settings: Settings, available_now: bool) -> StreamingQuery:
+    """silver -> gold.alerts: stateful pattern detection per ticker, inserted once per alert_id."""
+    params = Params(settings.alert_baseline_trades, settings.alert_spike_factor, settings.alert_run_length)
+    alerts_path = table(ALERTS).path(settings)
+
+    def write(alerts: DataFrame, batch_id: int) -> None:
+        alerts = alerts.persist()
+        try:
+            # Insert-only: an occurrence detected again (a retried batch) keeps its first row,
+            # detected_at included.
+            insert_new(
+                alerts.sparkSession,
+                alerts_path,
+                alerts,
+                ("alert_id",),
+                _batch_dates(alerts),
+                what="insert gold.alerts",
+            )
+        finally:
+            alerts.unpersist()
+
+    writer = (
+        detect_alerts(delta_source(spark, settings, SILVER_TRANSACTIONS), params)
+        .writeStream.queryName("alerts")
+        .outputMode("append")
+        .option("checkpointLocation", str(table(ALERTS).checkpoint(settings)))
+        .foreachBatch(write)
+    )
+    query: StreamingQuery = _trigger(writer, settings, available_now).start()
+    return query
+
+
+# --- the job --------------------------------------------------------------------------------------
+
+
+@contextmanager
+def single_instance(settings: Settings) -> Iterator[None]:
+    """Hold the data root's stream lock: two jobs on the same checkpoints would corrupt them."""
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.run_dir / "stream.lock"
+    with path.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise StockstreamError(
+                f"the stream of {settings.data_root} is already running (pid {holder})",
+                "it keeps processing what you replay; `stockstream status` shows it, "
+                "`stockstream down` stops it",
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class StatusFile:
+    """The live status file `stockstream status` reads."""
+
+    def __init__(self, settings: Settings, listener: ProgressListener, offsets: dict[int, int]) -> None:
+        self.path = settings.stream_status_file
+        self.listener = listener
+        self.offsets = offsets
+        self.started_at = datetime.now(UTC).isoformat()
+
+    def silver_offsets(self, batch: dict[int, int]) -> None:
+        for partition, offset in batch.items():
+            self.offsets[partition] = max(offset, self.offsets.get(partition, 0))
+
+    def write(self, state: str) -> None:
+        queries = {
+            name: {
+                "batch_id": row["batch_id"],
+                "input_rows": row["input_rows"],
+                "input_rows_per_second": row["input_rows_per_second"],
+                "processed_rows_per_second": row["processed_rows_per_second"],
+                "duration_ms": row["duration_ms"],
+                "timestamp": row["processed_at"].replace(tzinfo=UTC).isoformat()
+                if row["processed_at"]
+                else None,
+                "watermark": row["watermark"].replace(tzinfo=UTC).isoformat() if row["watermark"] else None,
+            }
+            for name, row in self.listener.snapshot().items()
+        }
+        write_status(
+            self.path,
+            {
+                "pid": os.getpid(),
+                "state": state,
+                "started_at": self.started_at,
+                "updated_at": datetime.now(UTC).isoformat(),
+                "queries": queries,
+                "silver_offsets": {str(p): o for p, o in sorted(self.offsets.items())},
+            },
+        )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """A naive UTC datetime as ISO-8601 with its offset."""
+    return moment.replace(tzinfo=UTC).isoformat() if moment is not None else None
+
+
+def _raise_stopped(signum: int, frame: FrameType | None) -> None:
+    raise Stopped
+
+
+def run(settings: Settings, available_now: bool = False, stages: tuple[str, ...] = STAGES) -> StreamSummary:
+    """Run the job: until everything available is processed, or until stopped (Ctrl-C, SIGTERM).
+    A query that fails stops the job with an error (the supervisor restarts it). `stages` names
+    the queries to run, in pipeline order (tests of one stage run only it)."""
+    with single_instance(settings):
+        spark = spark_session(settings, "stockstream-stream", create_tables=STREAM_TABLES)
+        listener = ProgressListener()
+        spark.streams.addListener(listener)
+        status = StatusFile(settings, listener, processed_offsets(spark, settings))
+        status.write("starting")
+        previous = signal.signal(signal.SIGTERM, _raise_stopped)
+        queries: list[StreamingQuery] = []
+        try:
+            if available_now:
+                _run_once(spark, settings, status, stages, queries)
+            else:
+                _run_forever(spark, settings, status, listener, stages, queries=queries)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            for query in spark.streams.active:
+                query.stop()
+            history = [progress_row(p) for query in queries for p in query.recentProgress]
+            if available_now:
+                # The listener hears of a batch asynchronously, maybe after its query ended: write
+                # the ended queries' own progress instead (silver wrote its rows itself).
+                listener.take()
+                done = [r for r in history if r["query_name"] != SILVER_QUERY and r["input_rows"] > 0]
+                write_progress(spark, settings, done)
+            else:
+                write_progress(spark, settings, listener.take())
+            status.write("stopped")
+        return _summary(history)
+
+
+def _starters(status: StatusFile) -> dict[str, Callable[[SparkSession, Settings, bool], StreamingQuery]]:
+    return {
+        "bronze": start_bronze,
+        "silver": lambda spark, settings, now: start_silver(spark, settings, now, status.silver_offsets),
+        "minute_bars": start_minute_bars,
+        "alerts": start_alerts,
+    }
+
+
+def _run_once(
+    spark: SparkSession,
+    settings: Settings,
+    status: StatusFile,
+    stages: tuple[str, ...],
+    queries: list[StreamingQuery],
+) -> None:
+    """availableNow: each stage processes what the previous one produced, in order; the two live
+    queries (both read silver) run side by side. `queries` gets each query started."""
+    starters = _starters(status)
+    for stage in ("bronze", "silver"):
+        if stage in stages:
+            queries.append(starters[stage](spark, settings, True))
+            queries[-1].awaitTermination()
+    live = [starters[stage](spark, settings, True) for stage in ("minute_bars", "alerts") if stage in stages]
+    queries.extend(live)
+    for query in live:
         query.awaitTermination()
-    except KeyboardInterrupt:
+
+
+def _run_forever(
+    spark: SparkSession,
+    settings: Settings,
+    status: StatusFile,
+    listener: ProgressListener,
+    stages: tuple[str, ...],
+    *,
+    queries: list[StreamingQuery],
+) -> None:
+    starters = _starters(status)
+    queries.extend(starters[stage](spark, settings, False) for stage in STAGES if stage in stages)
+    log.info("streaming: %s", ", ".join(q.name for q in queries))
+    try:
+        while True:
+            status.write("running")
+            write_progress(spark, settings, listener.take())
+            # Raises the failure of a query that died; a clean stop of one ends the job too.
+            if spark.streams.awaitAnyTermination(int(HEARTBEAT_SECONDS)):
+                stopped = [q.name for q in queries if not q.isActive]
+                raise StockstreamError(f"streaming queries stopped: {', '.join(stopped)}")
+    except (KeyboardInterrupt, Stopped):
         log.info("stopping the stream")
-        query.stop()
-    progress = query.recentProgress
-    # Each query keeps its last progress updates; a long run reports the recent window only.
-    return StreamSummary(
-        batches=sum(1 for p in progress if p.get("numInputRows", 0) > 0),
-        input_rows=sum(int(p.get("numInputRows", 0)) for p in progress),
-    )
+
+
+def _summary(history: list[dict[str, Any]]) -> StreamSummary:
+    """Batches and Kafka records of the bronze query, and rows read per query (the recent window
+    Spark keeps of each query's progress)."""
+    summary = StreamSummary()
+    for row in history:
+        summary.per_query[row["query_name"]] = summary.per_query.get(row["query_name"], 0) + row["input_rows"]
+        if row["query_name"] == "bronze" and row["input_rows"] > 0:
+            summary.batches += 1
+            summary.input_rows += row["input_rows"]
+    return summary

@@ -1,1 +1,2 @@
-"""Local services of the embedded default: the Kafka broker and Airflow, started natively."""
+"""Local services of the embedded default: the Kafka broker, the supervised streaming job and Airflow,
+started natively."""

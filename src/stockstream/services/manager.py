@@ -9,6 +9,7 @@ from stockstream.broker.admin import broker_ready, ensure_topic, partition_count
 from stockstream.broker.local import LocalBroker
 from stockstream.config import Settings
 from stockstream.services.airflow import AirflowService
+from stockstream.services.stream import StreamService
 
 log = logging.getLogger(__name__)
 
@@ -25,19 +26,23 @@ class ServiceStatus:
 
 
 class Platform:
-    """The services of one data root: the Kafka broker, then Airflow."""
+    """The services of one data root: the Kafka broker, the streaming job, then Airflow."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.broker = LocalBroker(settings)
+        self.stream = StreamService(settings)
         self.airflow = AirflowService(settings)
 
-    def up(self, airflow: bool = True) -> None:
+    def up(self, airflow: bool = True, stream: bool = True) -> None:
         """Start what is not running and wait until each is healthy; running twice is fine."""
         self.settings.data_root.mkdir(parents=True, exist_ok=True)
         log.info("starting the Kafka broker on %s", self.broker.bootstrap)
         self.broker.start()
         ensure_topic(self.settings)
+        if stream:
+            log.info("starting the streaming job (%s -> bronze/silver/gold)", self.settings.topic)
+            self.stream.start()
         if airflow:
             log.info("starting Airflow on %s", self.settings.airflow_url)
             self.airflow.start()
@@ -45,6 +50,10 @@ class Platform:
     def down(self) -> list[str]:
         """Stop everything this data root runs; returns the names that were running."""
         stopped = []
+        # The stream first: it reads the broker, and a job stopped while the broker runs
+        # ends its batches cleanly instead of retrying against a broker that is gone.
+        if self.stream.stop():
+            stopped.append(self.stream.name)
         if self.airflow.stop():
             stopped.append(self.airflow.name)
         if self.broker.stop():
@@ -61,6 +70,7 @@ class Platform:
         password = self.airflow.admin_password()
         login = f", login admin / {password}" if password else ""
         components = ", ".join(f"{key} {value}" for key, value in health.items())
+        stream_up = self.stream.is_running()
         return [
             ServiceStatus(
                 name="kafka",
@@ -68,6 +78,13 @@ class Platform:
                 healthy=broker_ok,
                 detail=f"{self.broker.bootstrap}{topic}",
                 log=str(self.broker.log_file),
+            ),
+            ServiceStatus(
+                name="stream",
+                running=stream_up,
+                healthy=stream_up and self.stream.healthy(),
+                detail=self.stream.status_detail(),
+                log=str(self.stream.log_path),
             ),
             ServiceStatus(
                 name="airflow",

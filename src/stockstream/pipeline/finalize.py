@@ -1,0 +1,293 @@
+"""The day finaliser: recompute a day's gold in batch from silver, reconcile, record the checks.
+
+Checks (ops.data_quality, one row per check):
+- `stream_complete`: silver has processed every offset the day's replays published.
+- `stream_equals_batch` (invariant 2): the gold the stream wrote equals the batch recomputation.
+- `source_fidelity` (invariant 1): each replayed ticker's open/high/low/close/volume equal its
+  reference.daily_bars row (skipped for days without a replay manifest, e.g. CSV replays).
+- `conservation` (invariant 4): bronze's valid records of the day = silver rows + duplicates.
+- `quarantine_complete` (invariant 4): every rejected bronze record is in silver.quarantine.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
+
+from pyspark.sql import functions as F
+
+from stockstream.config import Settings
+from stockstream.market.model import DailyBar
+from stockstream.market.simulator import scaled_volume
+from stockstream.pipeline import gold
+from stockstream.pipeline.daily import (
+    DAILY_KEYS,
+    daily_gold,
+    read,
+    silver_days,
+    write_minute_bars,
+)
+from stockstream.pipeline.progress import day_completion
+from stockstream.pipeline.silver import validate
+from stockstream.pipeline.writes import BOOKKEEPING, merge_days
+from stockstream.tables import (
+    BRONZE_TRANSACTIONS,
+    DAILY_BARS,
+    DATA_QUALITY,
+    DIM_STOCK,
+    MINUTE_BARS,
+    REPLAY_MANIFEST,
+    SILVER_QUARANTINE,
+    STOCK_DAILY,
+    register,
+    table,
+)
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+
+PASS, FAIL, SKIPPED = "pass", "fail", "skipped"
+CHECK_SCHEMA = (
+    "trade_date date, check_name string, status string, expected double, observed double, "
+    "detail string, checked_at timestamp"
+)
+FIDELITY_FIELDS = ("open", "high", "low", "close", "volume")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One reconciliation result of a day."""
+
+    name: str
+    status: str
+    expected: float | None
+    observed: float | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class FinalizeReport:
+    """What `stockstream finalize --date D` found and wrote."""
+
+    trade_date: date
+    checks: list[Check]
+    gold_rows: dict[str, int]
+
+    @property
+    def passed(self) -> bool:
+        return all(check.status != FAIL for check in self.checks)
+
+    @property
+    def first_failure(self) -> Check | None:
+        return next((check for check in self.checks if check.status == FAIL), None)
+
+
+def _content(frame: DataFrame) -> DataFrame:
+    return frame.drop(*BOOKKEEPING)
+
+
+def _differences(spark: SparkSession, settings: Settings, name: str, batch: DataFrame, day: date) -> int:
+    """Rows in which the stored table's day and the batch result differ (both directions)."""
+    stored = _content(read(spark, settings, name).where(F.col("trade_date") == F.lit(day)))
+    fresh = _content(batch).select(*stored.columns)
+    return stored.exceptAll(fresh).count() + fresh.exceptAll(stored).count()
+
+
+def _stream_equals_batch(
+    spark: SparkSession, settings: Settings, frames: dict[str, DataFrame], day: date
+) -> Check:
+    differing = {name: _differences(spark, settings, name, frame, day) for name, frame in frames.items()}
+    bad = {name: n for name, n in differing.items() if n}
+    detail = (
+        "stream gold equals the batch recomputation in " + ", ".join(frames)
+        if not bad
+        else "rows differing: " + ", ".join(f"{name} {n}" for name, n in bad.items())
+    )
+    return Check("stream_equals_batch", FAIL if bad else PASS, 0, float(sum(bad.values())), detail)
+
+
+def _source_fidelity(spark: SparkSession, settings: Settings, day: date) -> Check:
+    """Compare gold.stock_daily with the day's daily bars (bounded: one row per ticker)."""
+    manifest = table(REPLAY_MANIFEST)
+    replayed = manifest.exists(settings) and bool(
+        read(spark, settings, REPLAY_MANIFEST).where(F.col("trade_date") == F.lit(day)).limit(1).collect()
+    )
+    if not replayed or not table(DAILY_BARS).exists(settings):
+        return Check("source_fidelity", SKIPPED, None, None, "no simulator replay of this day (no manifest)")
+    bars = read(spark, settings, DAILY_BARS).where(F.col("trade_date") == F.lit(day)).collect()
+    stocks = {
+        row["ticker"]: row
+        for row in read(spark, settings, STOCK_DAILY).where(F.col("trade_date") == F.lit(day)).collect()
+    }
+    mismatches: list[str] = []
+    for bar in sorted(bars, key=lambda b: b["ticker"]):
+        expected = {
+            "open": bar["open"],
+            "high": bar["high"],
+            "low": bar["low"],
+            "close": bar["close"],
+            "volume": scaled_volume(
+                DailyBar(
+                    bar["ticker"],
+                    day,
+                    bar["open"],
+                    bar["high"],
+                    bar["low"],
+                    bar["close"],
+                    bar["volume"],
+                    bar["source"],
+                ),
+                settings.sim_volume_scale,
+            ),
+        }
+        got = stocks.get(bar["ticker"])
+        if got is None:
+            mismatches.append(f"{bar['ticker']}: no gold row")
+            continue
+        for field in FIDELITY_FIELDS:
+            if got[field] != expected[field]:
+                mismatches.append(f"{bar['ticker']} {field}: gold {got[field]} != bar {expected[field]}")
+    detail = f"{len(bars)} tickers match their daily bar" if not mismatches else "; ".join(mismatches[:5])
+    status = PASS if bars and not mismatches else FAIL
+    if not bars:
+        detail = "the day has a replay manifest but no reference.daily_bars rows"
+    return Check("source_fidelity", status, float(len(bars)), float(len(bars) - len(mismatches)), detail)
+
+
+@dataclass(frozen=True)
+class BronzeAccount:
+    """Bronze re-validated in batch: per day its valid records and distinct txn_ids, and the
+    quarantine check (which spans every day: a rejected record may have no date)."""
+
+    valid: dict[date, tuple[int, int]]
+    quarantine: Check
+
+
+def _bronze_account(spark: SparkSession, settings: Settings, days: list[date]) -> BronzeAccount:
+    """Re-validate bronze in batch (the source of truth) once for all the days."""
+    bronze = read(spark, settings, BRONZE_TRANSACTIONS)
+    validated = validate(bronze, read(spark, settings, DIM_STOCK)).persist()
+    try:
+        rows = (
+            validated.where(F.col("reason").isNull() & F.col("trade_date").isin(days))
+            .groupBy("trade_date")
+            .agg(F.count(F.lit(1)).alias("n"), F.countDistinct("txn_id").alias("distinct"))
+            .collect()
+        )
+        coordinates = ["topic", "partition", "offset"]
+        rejected = validated.where(F.col("reason").isNotNull()).select(*coordinates)
+        quarantined = read(spark, settings, SILVER_QUARANTINE).select(*coordinates)
+        missing = rejected.exceptAll(quarantined).count()
+        extra = quarantined.exceptAll(rejected).count()
+        rejected_total = rejected.count()
+    finally:
+        validated.unpersist()
+    ok = missing == 0 and extra == 0
+    quarantine = Check(
+        "quarantine_complete",
+        PASS if ok else FAIL,
+        float(rejected_total),
+        float(rejected_total - missing + extra),
+        f"{rejected_total} rejected bronze records, all in silver.quarantine"
+        if ok
+        else f"{missing} rejected bronze records not in quarantine, {extra} quarantine rows not rejected",
+    )
+    valid = {row["trade_date"]: (int(row["n"]), int(row["distinct"])) for row in rows}
+    return BronzeAccount(valid, quarantine)
+
+
+def _conservation(account: BronzeAccount, day: date, silver_rows: int) -> Check:
+    """Invariant 4 for a day: bronze's valid records = silver rows + duplicates dropped."""
+    valid, distinct = account.valid.get(day, (0, 0))
+    duplicates = valid - distinct
+    return Check(
+        "conservation",
+        PASS if silver_rows == distinct else FAIL,
+        float(valid),
+        float(silver_rows + duplicates),
+        f"bronze valid records {valid} = silver {silver_rows} + duplicates dropped {duplicates}"
+        if silver_rows == distinct
+        else f"bronze has {distinct} distinct valid txn_ids for the day, silver has {silver_rows}",
+    )
+
+
+def finalize_day(spark: SparkSession, settings: Settings, day: date) -> FinalizeReport:
+    """Recompute the day's gold from silver, write it (MERGE, only changed rows) and reconcile."""
+    return finalize_days(spark, settings, [day])[0]
+
+
+def finalize_days(
+    spark: SparkSession, settings: Settings, days: list[date], on_day: Callable[[date], None] | None = None
+) -> list[FinalizeReport]:
+    """finalize_day for several days, re-validating bronze once for all of them."""
+    from stockstream.pipeline.stream import STREAM_TABLES
+
+    register(spark, settings, create=(*STREAM_TABLES, DATA_QUALITY))
+    account = _bronze_account(spark, settings, days)
+    reports = []
+    for day in days:
+        if on_day is not None:
+            on_day(day)
+        reports.append(_finalize(spark, settings, day, account))
+    return reports
+
+
+def _finalize(spark: SparkSession, settings: Settings, day: date, account: BronzeAccount) -> FinalizeReport:
+    completion = day_completion(spark, settings, day)
+    checks = [
+        Check(
+            "stream_complete",
+            PASS if completion.complete else (SKIPPED if not completion.replayed else FAIL),
+            None,
+            float(sum(completion.behind.values())),
+            completion.describe(),
+        )
+    ]
+    silver = silver_days(spark, settings, [day]).persist()
+    try:
+        silver_rows = silver.count()
+        stocks = gold.stock_daily(silver).persist()
+        frames = daily_gold(silver, stocks)
+        checks.append(_stream_equals_batch(spark, settings, frames, day))
+        for name, frame in frames.items():
+            merge_days(
+                spark, table(name).path(settings), frame, DAILY_KEYS[name], [day], what=f"finalize {name}"
+            )
+        # Minute bars too: events that arrived after the watermark closed their window count here.
+        write_minute_bars(spark, settings, gold.minute_bars(silver), [day], complete=True)
+        gold_rows = {name: frame.count() for name, frame in frames.items()}
+        gold_rows[MINUTE_BARS] = (
+            read(spark, settings, MINUTE_BARS).where(F.col("trade_date") == F.lit(day)).count()
+        )
+        stocks.unpersist()
+    finally:
+        silver.unpersist()
+    checks.append(_source_fidelity(spark, settings, day))
+    checks.append(_conservation(account, day, silver_rows))
+    checks.append(account.quarantine)
+    _record(spark, settings, day, checks)
+    return FinalizeReport(day, checks, gold_rows)
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _record(spark: SparkSession, settings: Settings, day: date, checks: list[Check]) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    rows = [(day, c.name, c.status, _number(c.expected), _number(c.observed), c.detail, now) for c in checks]
+    frame = spark.createDataFrame(rows, CHECK_SCHEMA)
+    merge_days(
+        spark,
+        table(DATA_QUALITY).path(settings),
+        frame,
+        ("trade_date", "check_name"),
+        [day],
+        delete_missing=False,
+        what="record ops.data_quality",
+    )

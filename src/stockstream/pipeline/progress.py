@@ -1,0 +1,229 @@
+"""Stream metrics: a StreamingQueryListener that buffers every batch's progress, the flush of those
+rows into ops.stream_progress, the live status file, and whether a replayed day is complete."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pyspark.sql import functions as F
+from pyspark.sql.streaming.listener import StreamingQueryListener
+
+from stockstream.config import Settings
+from stockstream.tables import REPLAY_MANIFEST, STREAM_PROGRESS, table
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+    from pyspark.sql.streaming.listener import (
+        QueryIdleEvent,
+        QueryProgressEvent,
+        QueryStartedEvent,
+        QueryTerminatedEvent,
+    )
+
+log = logging.getLogger(__name__)
+
+SILVER_QUERY = "silver"
+PROGRESS_SCHEMA = (
+    "query_name string, batch_id bigint, run_id string, topic string, end_offsets map<int,bigint>, "
+    "input_rows bigint, valid_rows bigint, quarantined_rows bigint, duplicate_rows bigint, "
+    "input_rows_per_second double, processed_rows_per_second double, duration_ms bigint, "
+    "watermark timestamp, processed_at timestamp"
+)
+
+
+def _timestamp(text: str | None) -> datetime | None:
+    """Spark's ISO timestamps ('2026-01-02T14:30:00.000Z') as naive UTC datetimes."""
+    if not text:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC).replace(tzinfo=None)
+
+
+def kafka_end_offsets(source_end_offset: str | None) -> tuple[str | None, dict[int, int] | None]:
+    """A Kafka source's endOffset JSON ({"topic": {"0": 12}}) as (topic, {partition: offset})."""
+    if not source_end_offset:
+        return None, None
+    try:
+        parsed = json.loads(source_end_offset)
+    except ValueError:
+        return None, None
+    if not isinstance(parsed, dict) or len(parsed) != 1:
+        return None, None
+    ((topic, offsets),) = parsed.items()
+    if not isinstance(offsets, dict):
+        return None, None
+    return str(topic), {int(p): int(o) for p, o in offsets.items()}
+
+
+def progress_row(progress: Any) -> dict[str, Any]:
+    """One ops.stream_progress row from a StreamingQueryProgress."""
+    topic, offsets = None, None
+    for source in progress.sources:
+        if source.description.startswith("Kafka"):
+            topic, offsets = kafka_end_offsets(source.endOffset)
+    return {
+        "query_name": progress.name,
+        "batch_id": int(progress.batchId),
+        "run_id": str(progress.runId),
+        "topic": topic,
+        "end_offsets": offsets,
+        "input_rows": int(progress.numInputRows),
+        "valid_rows": None,
+        "quarantined_rows": None,
+        "duplicate_rows": None,
+        "input_rows_per_second": float(progress.inputRowsPerSecond),
+        "processed_rows_per_second": float(progress.processedRowsPerSecond),
+        "duration_ms": int(progress.durationMs.get("triggerExecution", 0)),
+        "watermark": _timestamp(progress.eventTime.get("watermark")),
+        "processed_at": _timestamp(progress.timestamp),
+    }
+
+
+class ProgressListener(StreamingQueryListener):
+    """Buffers each query's progress; the job's main loop flushes it (no Spark work on the
+    listener bus). Silver's rows are written inside its own batches, so they are not buffered."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: list[dict[str, Any]] = []
+        self.latest: dict[str, dict[str, Any]] = {}
+        self.failures: list[str] = []
+
+    def onQueryStarted(self, event: QueryStartedEvent) -> None:
+        log.info("query %s started (run %s)", event.name, event.runId)
+
+    def onQueryProgress(self, event: QueryProgressEvent) -> None:
+        row = progress_row(event.progress)
+        with self._lock:
+            self.latest[row["query_name"]] = row
+            if row["query_name"] != SILVER_QUERY and row["input_rows"] > 0:
+                self._pending.append(row)
+
+    def onQueryIdle(self, event: QueryIdleEvent) -> None:
+        pass
+
+    def onQueryTerminated(self, event: QueryTerminatedEvent) -> None:
+        if event.exception:
+            with self._lock:
+                self.failures.append(f"query {event.id}: {event.exception.splitlines()[0]}")
+
+    def take(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows, self._pending = self._pending, []
+        return rows
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return dict(self.latest)
+
+
+def write_progress(spark: SparkSession, settings: Settings, rows: list[dict[str, Any]]) -> None:
+    """Append listener rows to ops.stream_progress."""
+    if not rows:
+        return
+    frame = spark.createDataFrame(rows, PROGRESS_SCHEMA)
+    frame.write.format("delta").mode("append").save(str(table(STREAM_PROGRESS).path(settings)))
+
+
+def processed_offsets(spark: SparkSession, settings: Settings, query: str = SILVER_QUERY) -> dict[int, int]:
+    """Kafka partition -> next offset the query will process (everything below is done)."""
+    progress = table(STREAM_PROGRESS)
+    if not progress.exists(settings):
+        return {}
+    rows = (
+        spark.read.format("delta")
+        .load(str(progress.path(settings)))
+        .where((F.col("query_name") == query) & (F.col("topic") == settings.topic))
+        .selectExpr("explode(end_offsets) AS (partition, end_offset)")
+        .groupBy("partition")
+        .agg({"end_offset": "max"})
+        .collect()
+    )
+    return {int(row[0]): int(row[1]) for row in rows}
+
+
+@dataclass(frozen=True)
+class DayCompletion:
+    """Whether silver has processed everything the replays of a day published."""
+
+    trade_date: date
+    replayed: bool
+    behind: dict[int, int]  # partition -> records still to process
+
+    @property
+    def complete(self) -> bool:
+        return self.replayed and not self.behind
+
+    def describe(self) -> str:
+        if not self.replayed:
+            return f"{self.trade_date} has no replay manifest: replay it first"
+        if not self.behind:
+            return f"{self.trade_date} is complete in silver"
+        missing = sum(self.behind.values())
+        return f"{self.trade_date}: {missing} records in {len(self.behind)} partitions not processed yet"
+
+
+def day_completion(spark: SparkSession, settings: Settings, trade_date: date) -> DayCompletion:
+    """Compare the day's replay manifest (end offsets per partition) with silver's progress."""
+    manifest = table(REPLAY_MANIFEST)
+    if not manifest.exists(settings):
+        return DayCompletion(trade_date, replayed=False, behind={})
+    rows = (
+        spark.read.format("delta")
+        .load(str(manifest.path(settings)))
+        .where((F.col("trade_date") == F.lit(trade_date)) & (F.col("topic") == settings.topic))
+        .groupBy("partition")
+        .agg({"end_offset": "max"})
+        .collect()
+    )
+    if not rows:
+        return DayCompletion(trade_date, replayed=False, behind={})
+    done = processed_offsets(spark, settings)
+    behind = {
+        int(row[0]): int(row[1]) - done.get(int(row[0]), 0)
+        for row in rows
+        if done.get(int(row[0]), 0) < int(row[1])
+    }
+    return DayCompletion(trade_date, replayed=True, behind=behind)
+
+
+def write_status(path: Path, status: dict[str, Any]) -> None:
+    """Replace the status file atomically (readers never see half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(status, default=str, indent=1))
+    temporary.replace(path)
+
+
+def behind(done: dict[int, int], targets: dict[int, int]) -> dict[int, int]:
+    """partition -> offsets still to process before `done` reaches `targets`."""
+    return {p: end - done.get(p, 0) for p, end in sorted(targets.items()) if done.get(p, 0) < end}
+
+
+def wait_processed(
+    spark: SparkSession,
+    settings: Settings,
+    targets: dict[int, int],
+    *,
+    timeout: float,
+    on_poll: Callable[[int], None] | None = None,
+    interval: float = 2.0,
+) -> dict[int, int]:
+    """Poll ops.stream_progress until silver has processed every partition up to `targets`
+    (next offsets, exclusive); returns what is still behind (empty when done in time)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        missing = behind(processed_offsets(spark, settings), targets)
+        if on_poll is not None:
+            on_poll(sum(missing.values()))
+        if not missing or time.monotonic() >= deadline:
+            return missing
+        time.sleep(interval)

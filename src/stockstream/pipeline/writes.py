@@ -1,0 +1,158 @@
+"""Idempotent Delta writes: appends that carry txnAppId/txnVersion, day-scoped MERGEs that change
+only rows whose values changed, and retries when a concurrent writer won the race."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import TypeVar
+
+from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# Columns that record when a row was written: a recomputation that changes nothing else must not
+# rewrite the row just to move them.
+BOOKKEEPING = frozenset({"updated_at"})
+
+
+def date_list(dates: Iterable[date]) -> str:
+    """A SQL list of DATE literals; the values are dates, never user text."""
+    return ", ".join(f"DATE'{day.isoformat()}'" for day in sorted(set(dates)))
+
+
+def retry_conflicts(write: Callable[[], T], what: str, attempts: int = 6) -> T:
+    """Run a Delta write, again when a concurrent transaction conflicted with it (the stream and
+    the day finaliser write the same gold tables); each attempt re-reads the table."""
+    from delta.exceptions import (
+        ConcurrentAppendException,
+        ConcurrentDeleteDeleteException,
+        ConcurrentDeleteReadException,
+        ConcurrentTransactionException,
+        ConcurrentWriteException,
+        MetadataChangedException,
+    )
+
+    conflicts = (
+        ConcurrentAppendException,
+        ConcurrentDeleteDeleteException,
+        ConcurrentDeleteReadException,
+        ConcurrentTransactionException,
+        ConcurrentWriteException,
+        MetadataChangedException,
+    )
+    for attempt in range(1, attempts + 1):
+        try:
+            return write()
+        except conflicts as exc:
+            if attempt == attempts:
+                raise
+            pause = min(8.0, 0.25 * 2**attempt) * (0.5 + random.random())  # noqa: S311 - jitter only
+            log.warning(
+                "%s conflicted with a concurrent write (%s); retry %d in %.1fs",
+                what,
+                type(exc).__name__,
+                attempt,
+                pause,
+            )
+            time.sleep(pause)
+    raise AssertionError("unreachable")
+
+
+def checkpoint_app_id(checkpoint: Path, query: str) -> str:
+    """The txnAppId of a query's foreachBatch writes: tied to its checkpoint's id, so a new
+    checkpoint (batch ids from 0 again) never has its writes skipped as already done."""
+    try:
+        query_id = json.loads((checkpoint / "metadata").read_text())["id"]
+    except (FileNotFoundError, ValueError, KeyError):
+        query_id = "no-checkpoint"
+    return f"stockstream.{query}.{query_id}"
+
+
+def append_once(frame: DataFrame, path: Path, app_id: str, version: int) -> None:
+    """Append, unless this (app_id, version) already committed to the table: a retried batch
+    writes nothing twice."""
+    (
+        frame.write.format("delta")
+        .mode("append")
+        .option("txnAppId", app_id)
+        .option("txnVersion", str(version))
+        .save(str(path))
+    )
+
+
+def merge_days(
+    spark: SparkSession,
+    path: Path,
+    source: DataFrame,
+    keys: Sequence[str],
+    dates: Iterable[date],
+    *,
+    delete_missing: bool = True,
+    what: str = "merge",
+) -> None:
+    """Make the table's rows of these trade_dates equal to `source`: insert new keys, update rows
+    whose values changed (only those), and with delete_missing remove keys of these dates that the
+    source no longer has. Replaying it changes nothing."""
+    from delta.tables import DeltaTable
+
+    days = date_list(dates)
+    if not days:
+        return
+    scope = f"t.trade_date IN ({days})"
+    match = " AND ".join([scope, *(f"t.{key} = s.{key}" for key in keys)])
+    values = [c for c in source.columns if c not in keys and c not in BOOKKEEPING]
+    changed = " OR ".join(f"NOT (t.{c} <=> s.{c})" for c in values)
+
+    def write() -> None:
+        merge = (
+            DeltaTable.forPath(spark, str(path))
+            .alias("t")
+            .merge(source.alias("s"), match)
+            .whenMatchedUpdateAll(condition=changed or None)
+            .whenNotMatchedInsertAll()
+        )
+        if delete_missing:
+            merge = merge.whenNotMatchedBySourceDelete(condition=scope)
+        merge.execute()
+
+    retry_conflicts(write, what)
+
+
+def insert_new(
+    spark: SparkSession,
+    path: Path,
+    source: DataFrame,
+    keys: Sequence[str],
+    dates: Iterable[date],
+    *,
+    what: str = "insert",
+) -> int:
+    """Insert the source rows whose keys the table's rows of these trade_dates do not have yet
+    (an insert-only MERGE: Delta commits it as a plain append, so streams can read the table).
+    Returns the rows inserted."""
+    from delta.tables import DeltaTable
+
+    days = date_list(dates)
+    if not days:
+        return 0
+    match = " AND ".join([f"t.trade_date IN ({days})", *(f"t.{key} = s.{key}" for key in keys)])
+
+    def write() -> int:
+        metrics = (
+            DeltaTable.forPath(spark, str(path))
+            .alias("t")
+            .merge(source.alias("s"), match)
+            .whenNotMatchedInsertAll()
+            .execute()
+            .first()
+        )
+        return int(metrics["num_inserted_rows"]) if metrics is not None else 0
+
+    return retry_conflicts(write, what)
