@@ -149,6 +149,12 @@ def lakehouse_hashes(spark: SparkSession, settings: Settings) -> dict[str, str]:
     return hashes
 
 
+def last_batch(folder: Path) -> int:
+    """The highest micro-batch id with a file in a checkpoint folder (offsets/ or commits/)."""
+    ids = [int(path.name) for path in folder.glob("*") if path.name.isdigit()]
+    return max(ids, default=-1)
+
+
 def stream_status(settings: Settings) -> dict[str, Any]:
     try:
         return dict(json.loads(settings.stream_status_file.read_text()))
@@ -165,9 +171,8 @@ def test_a_sigkilled_stream_is_restarted_and_changes_nothing(demo: Demo, spark: 
     status = stream_status(settings)
     killed = status["pid"]
     processed = sum(status["silver_offsets"].values())
-    bronze_batch = status["queries"]["bronze"]["batch_id"]
-    silver_log = table(SILVER_TRANSACTIONS).path(settings) / "_delta_log"
-    commits = len(list(silver_log.glob("*.json")))
+    checkpoint = table(SILVER_TRANSACTIONS).checkpoint(settings)
+    started_before = last_batch(checkpoint / "offsets")
 
     replay = subprocess.Popen(
         [str(PROJECT_ROOT / ".venv" / "bin" / "stockstream"), "replay", "--start", DAYS[0], "--end", DAYS[1]],
@@ -175,17 +180,19 @@ def test_a_sigkilled_stream_is_restarted_and_changes_nothing(demo: Demo, spark: 
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    # Bronze has the replay once its query reports a new batch; the silver micro-batch then
-    # commits its MERGE into silver.transactions before rebuilding gold and writing its progress
-    # row: kill in between if we see it (else right after bronze), never after silver finished.
-    assert wait_until(
-        lambda: stream_status(settings)["queries"]["bronze"]["batch_id"] > bronze_batch, 300, 0.2
-    ), stream_status(settings)
-    wait_until(lambda: len(list(silver_log.glob("*.json"))) > commits, 60, 0.1)
+
+    # Spark writes a micro-batch's offsets to the checkpoint when the batch starts and its commit
+    # file when it ends: kill the job while a new silver batch is between the two (validating,
+    # writing silver and gold, or its progress row).
+    def silver_mid_batch() -> bool:
+        started = last_batch(checkpoint / "offsets")
+        return started > started_before and started > last_batch(checkpoint / "commits")
+
+    assert wait_until(silver_mid_batch, 300, 0.05), stream_status(settings)
+    os.kill(killed, signal.SIGKILL)
     assert sum(stream_status(settings)["silver_offsets"].values()) < processed + 42400, (
         "silver finished the replay before the kill: the test proves nothing"
     )
-    os.kill(killed, signal.SIGKILL)
     assert replay.wait(timeout=300) == 0
 
     assert wait_until(lambda: stream_status(settings).get("pid") not in (None, killed), 240, 1), (
