@@ -376,32 +376,17 @@ def wait(
     """Wait until the stream has processed the replayed days (their ops.replay_manifest offsets),
     or, without --date, everything in the topic now."""
     from stockstream.broker.admin import end_offsets, require_broker
-    from stockstream.pipeline.progress import wait_processed
+    from stockstream.pipeline.progress import manifest_end_offsets, wait_processed
     from stockstream.spark import spark_session
-    from stockstream.tables import REPLAY_MANIFEST, table
 
     cfg = settings()
     spark = spark_session(cfg, "stockstream-wait")
     if days:
-        from pyspark.sql import functions as F
-
-        wanted = [parse_date(day) for day in days]
-        manifest = table(REPLAY_MANIFEST)
-        rows = (
-            spark.read.format("delta")
-            .load(str(manifest.path(cfg)))
-            .where(F.col("trade_date").isin(wanted) & (F.col("topic") == cfg.topic))
-            .groupBy("partition")
-            .agg(F.max("end_offset"))
-            .collect()
-            if manifest.exists(cfg)
-            else []
-        )
-        if not rows:
+        targets = manifest_end_offsets(spark, cfg, [parse_date(day) for day in days])
+        if not targets:
             raise StockstreamError(
                 f"no replay of {', '.join(days)} in ops.replay_manifest", "replay the days first"
             )
-        targets = {int(row[0]): int(row[1]) for row in rows}
     else:
         require_broker(cfg)
         targets = end_offsets(cfg)

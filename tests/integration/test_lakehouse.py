@@ -28,7 +28,6 @@ from stockstream.market.extract import choose_source, extract
 from stockstream.market.intraday import load_plan, transactions
 from stockstream.market.transactions import Transaction
 from stockstream.pipeline.alerts import Params, TickerState, scan
-from stockstream.pipeline.daily import read
 from stockstream.pipeline.finalize import FinalizeReport, finalize_day, finalize_days
 from stockstream.pipeline.progress import day_completion
 from stockstream.pipeline.stream import run
@@ -46,6 +45,7 @@ from stockstream.tables import (
     STOCK_DAILY,
     STREAM_PROGRESS,
     TECH_DAILY,
+    table,
 )
 
 pytestmark = pytest.mark.integration
@@ -129,12 +129,12 @@ def publish_raw(settings: Settings, values: list[bytes | None], key: bytes = b"A
 
 
 def day_rows(spark: SparkSession, settings: Settings, name: str, day: date) -> DataFrame:
-    return read(spark, settings, name).where(F.col("trade_date") == F.lit(day))
+    return table(name).read(spark, settings).where(F.col("trade_date") == F.lit(day))
 
 
 def content_hash(spark: SparkSession, settings: Settings, name: str, after: date | None = None) -> str:
     """Every row of a table (of the days after `after`), updated_at included, canonically ordered."""
-    frame = read(spark, settings, name)
+    frame = table(name).read(spark, settings)
     if after is not None:
         frame = frame.where(F.col("trade_date") > F.lit(after))
     rows = sorted(
@@ -193,7 +193,7 @@ def streamed(lake: Settings, spark: SparkSession, expected: dict[date, list[Tran
 def test_silver_holds_each_valid_transaction_once(
     streamed: Settings, spark: SparkSession, expected: dict[date, list[Transaction]]
 ) -> None:
-    silver = read(spark, streamed, SILVER_TRANSACTIONS)
+    silver = table(SILVER_TRANSACTIONS).read(spark, streamed)
     for day in (D1, D2):
         ids = [
             row.txn_id for row in silver.where(F.col("trade_date") == F.lit(day)).select("txn_id").collect()
@@ -217,7 +217,7 @@ def test_silver_holds_each_valid_transaction_once(
 def test_each_malformed_record_is_quarantined_with_its_reason(
     streamed: Settings, spark: SparkSession
 ) -> None:
-    rows = read(spark, streamed, SILVER_QUARANTINE).orderBy("partition", "offset").collect()
+    rows = table(SILVER_QUARANTINE).read(spark, streamed).orderBy("partition", "offset").collect()
 
     def order(item: tuple[bytes | None, str]) -> tuple[bool, bytes]:
         return item[0] is not None, item[0] or b""
@@ -225,7 +225,7 @@ def test_each_malformed_record_is_quarantined_with_its_reason(
     got = sorted(((bytes(r.value) if r.value is not None else None, r.reason) for r in rows), key=order)
     assert got == sorted(MALFORMED, key=order)
     assert all(r.detail for r in rows), "every rejection says why"
-    silver = read(spark, streamed, SILVER_TRANSACTIONS)
+    silver = table(SILVER_TRANSACTIONS).read(spark, streamed)
     assert silver.where(F.col("txn_id").startswith("t-")).count() == 0, "no malformed record reaches silver"
 
 
@@ -282,11 +282,11 @@ def test_group_tables_are_equal_weight_means_of_their_stocks(streamed: Settings,
 def test_stream_progress_says_both_days_are_complete(streamed: Settings, spark: SparkSession) -> None:
     for day in (D1, D2):
         assert day_completion(spark, streamed, day).complete
-    silver = read(spark, streamed, STREAM_PROGRESS).where(F.col("query_name") == "silver")
+    silver = table(STREAM_PROGRESS).read(spark, streamed).where(F.col("query_name") == "silver")
     totals = silver.agg(F.sum("input_rows"), F.sum("quarantined_rows"), F.sum("duplicate_rows")).first()
     assert totals is not None
     assert tuple(totals) == (53 * 40 * 2 + len(MALFORMED) + 5, len(MALFORMED), 5)
-    bronze_rows = read(spark, streamed, STREAM_PROGRESS).where(F.col("query_name") == "bronze")
+    bronze_rows = table(STREAM_PROGRESS).read(spark, streamed).where(F.col("query_name") == "bronze")
     assert bronze_rows.agg(F.sum("input_rows")).first()[0] == 53 * 40 * 2 + len(MALFORMED) + 5  # type: ignore[index]
 
 
@@ -325,7 +325,11 @@ def test_minute_bars_and_alerts_follow_the_trades(
         trades=("price", "count"),
     )
     got = (
-        read(spark, streamed, MINUTE_BARS).where(F.col("ticker") == ticker).orderBy("window_start").toPandas()
+        table(MINUTE_BARS)
+        .read(spark, streamed)
+        .where(F.col("ticker") == ticker)
+        .orderBy("window_start")
+        .toPandas()
     )
     assert got.window_start.tolist() == want.index.tolist()
     assert (got.window_end - got.window_start).unique().tolist() == [pd.Timedelta(minutes=1)]
@@ -351,7 +355,7 @@ def test_minute_bars_and_alerts_follow_the_trades(
         )
         alerts, _ = scan(name, seq, TickerState(), params, datetime(2026, 1, 1))
         wanted |= {(a["alert_id"], a["pattern"]) for a in alerts}
-    got_alerts = {(r.alert_id, r.pattern) for r in read(spark, streamed, ALERTS).collect()}
+    got_alerts = {(r.alert_id, r.pattern) for r in table(ALERTS).read(spark, streamed).collect()}
     assert wanted, "two days of 53 tickers raise some alerts"
     assert got_alerts == wanted
 

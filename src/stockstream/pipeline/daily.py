@@ -37,15 +37,10 @@ DAILY_KEYS: dict[str, tuple[str, ...]] = {
 MINUTE_BAR_KEYS = ("ticker", "window_start")
 
 
-def read(spark: SparkSession, settings: Settings, name: str) -> DataFrame:
-    """A lakehouse table as a batch frame."""
-    return spark.read.format("delta").load(str(table(name).path(settings)))
-
-
 def silver_days(spark: SparkSession, settings: Settings, dates: Iterable[date]) -> DataFrame:
     """silver rows of these trade dates (partition-pruned)."""
     days = sorted(set(dates))
-    return read(spark, settings, SILVER_TRANSACTIONS).where(F.col("trade_date").isin(days))
+    return table(SILVER_TRANSACTIONS).read(spark, settings).where(F.col("trade_date").isin(days))
 
 
 def daily_gold(silver: DataFrame, stocks: DataFrame | None = None) -> dict[str, DataFrame]:

@@ -26,11 +26,10 @@ from stockstream.pipeline import gold
 from stockstream.pipeline.daily import (
     DAILY_KEYS,
     daily_gold,
-    read,
     silver_days,
     write_minute_bars,
 )
-from stockstream.pipeline.progress import day_completion
+from stockstream.pipeline.progress import day_completion, manifest_end_offsets
 from stockstream.pipeline.silver import validate
 from stockstream.pipeline.writes import BOOKKEEPING, merge_days
 from stockstream.tables import (
@@ -39,7 +38,6 @@ from stockstream.tables import (
     DATA_QUALITY,
     DIM_STOCK,
     MINUTE_BARS,
-    REPLAY_MANIFEST,
     SILVER_QUARANTINE,
     STOCK_DAILY,
     register,
@@ -93,7 +91,7 @@ def _content(frame: DataFrame) -> DataFrame:
 
 def _differences(spark: SparkSession, settings: Settings, name: str, batch: DataFrame, day: date) -> int:
     """Rows in which the stored table's day and the batch result differ (both directions)."""
-    stored = _content(read(spark, settings, name).where(F.col("trade_date") == F.lit(day)))
+    stored = _content(table(name).read(spark, settings).where(F.col("trade_date") == F.lit(day)))
     fresh = _content(batch).select(*stored.columns)
     return stored.exceptAll(fresh).count() + fresh.exceptAll(stored).count()
 
@@ -113,16 +111,13 @@ def _stream_equals_batch(
 
 def _source_fidelity(spark: SparkSession, settings: Settings, day: date) -> Check:
     """Compare gold.stock_daily with the day's daily bars (bounded: one row per ticker)."""
-    manifest = table(REPLAY_MANIFEST)
-    replayed = manifest.exists(settings) and bool(
-        read(spark, settings, REPLAY_MANIFEST).where(F.col("trade_date") == F.lit(day)).limit(1).collect()
-    )
+    replayed = bool(manifest_end_offsets(spark, settings, [day]))
     if not replayed or not table(DAILY_BARS).exists(settings):
         return Check("source_fidelity", SKIPPED, None, None, "no simulator replay of this day (no manifest)")
-    bars = read(spark, settings, DAILY_BARS).where(F.col("trade_date") == F.lit(day)).collect()
+    bars = table(DAILY_BARS).read(spark, settings).where(F.col("trade_date") == F.lit(day)).collect()
     stocks = {
         row["ticker"]: row
-        for row in read(spark, settings, STOCK_DAILY).where(F.col("trade_date") == F.lit(day)).collect()
+        for row in table(STOCK_DAILY).read(spark, settings).where(F.col("trade_date") == F.lit(day)).collect()
     }
     mismatches: list[str] = []
     for bar in sorted(bars, key=lambda b: b["ticker"]):
@@ -170,8 +165,8 @@ class BronzeAccount:
 
 def _bronze_account(spark: SparkSession, settings: Settings, days: list[date]) -> BronzeAccount:
     """Re-validate bronze in batch (the source of truth) once for all the days."""
-    bronze = read(spark, settings, BRONZE_TRANSACTIONS)
-    validated = validate(bronze, read(spark, settings, DIM_STOCK)).persist()
+    bronze = table(BRONZE_TRANSACTIONS).read(spark, settings)
+    validated = validate(bronze, table(DIM_STOCK).read(spark, settings)).persist()
     try:
         rows = (
             validated.where(F.col("reason").isNull() & F.col("trade_date").isin(days))
@@ -181,7 +176,7 @@ def _bronze_account(spark: SparkSession, settings: Settings, days: list[date]) -
         )
         coordinates = ["topic", "partition", "offset"]
         rejected = validated.where(F.col("reason").isNotNull()).select(*coordinates)
-        quarantined = read(spark, settings, SILVER_QUARANTINE).select(*coordinates)
+        quarantined = table(SILVER_QUARANTINE).read(spark, settings).select(*coordinates)
         missing = rejected.exceptAll(quarantined).count()
         extra = quarantined.exceptAll(rejected).count()
         rejected_total = rejected.count()
@@ -262,7 +257,7 @@ def _finalize(spark: SparkSession, settings: Settings, day: date, account: Bronz
         write_minute_bars(spark, settings, gold.minute_bars(silver), [day], complete=True)
         gold_rows = {name: frame.count() for name, frame in frames.items()}
         gold_rows[MINUTE_BARS] = (
-            read(spark, settings, MINUTE_BARS).where(F.col("trade_date") == F.lit(day)).count()
+            table(MINUTE_BARS).read(spark, settings).where(F.col("trade_date") == F.lit(day)).count()
         )
         stocks.unpersist()
     finally:

@@ -139,8 +139,7 @@ def processed_offsets(spark: SparkSession, settings: Settings, query: str = SILV
     if not progress.exists(settings):
         return {}
     rows = (
-        spark.read.format("delta")
-        .load(str(progress.path(settings)))
+        progress.read(spark, settings)
         .where((F.col("query_name") == query) & (F.col("topic") == settings.topic))
         .selectExpr("explode(end_offsets) AS (partition, end_offset)")
         .groupBy("partition")
@@ -171,28 +170,30 @@ class DayCompletion:
         return f"{self.trade_date}: {missing} records in {len(self.behind)} partitions not processed yet"
 
 
-def day_completion(spark: SparkSession, settings: Settings, trade_date: date) -> DayCompletion:
-    """Compare the day's replay manifest (end offsets per partition) with silver's progress."""
+def manifest_end_offsets(spark: SparkSession, settings: Settings, days: list[date]) -> dict[int, int]:
+    """Kafka partition -> offset after the last record the replays of these days published to
+    the topic (empty when no replay of them is recorded)."""
     manifest = table(REPLAY_MANIFEST)
     if not manifest.exists(settings):
-        return DayCompletion(trade_date, replayed=False, behind={})
+        return {}
     rows = (
-        spark.read.format("delta")
-        .load(str(manifest.path(settings)))
-        .where((F.col("trade_date") == F.lit(trade_date)) & (F.col("topic") == settings.topic))
+        manifest.read(spark, settings)
+        .where(F.col("trade_date").isin(days) & (F.col("topic") == settings.topic))
         .groupBy("partition")
-        .agg({"end_offset": "max"})
+        .agg(F.max("end_offset"))
         .collect()
     )
-    if not rows:
+    return {int(row[0]): int(row[1]) for row in rows}
+
+
+def day_completion(spark: SparkSession, settings: Settings, trade_date: date) -> DayCompletion:
+    """Compare the day's replay manifest (end offsets per partition) with silver's progress."""
+    targets = manifest_end_offsets(spark, settings, [trade_date])
+    if not targets:
         return DayCompletion(trade_date, replayed=False, behind={})
-    done = processed_offsets(spark, settings)
-    behind = {
-        int(row[0]): int(row[1]) - done.get(int(row[0]), 0)
-        for row in rows
-        if done.get(int(row[0]), 0) < int(row[1])
-    }
-    return DayCompletion(trade_date, replayed=True, behind=behind)
+    return DayCompletion(
+        trade_date, replayed=True, behind=behind(processed_offsets(spark, settings), targets)
+    )
 
 
 def write_status(path: Path, status: dict[str, Any]) -> None:

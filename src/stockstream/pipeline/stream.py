@@ -31,7 +31,7 @@ from stockstream.errors import StockstreamError
 from stockstream.pipeline import gold
 from stockstream.pipeline.alerts import Params, detect_alerts
 from stockstream.pipeline.bronze import to_bronze
-from stockstream.pipeline.daily import read, write_daily_gold, write_minute_bars
+from stockstream.pipeline.daily import write_daily_gold, write_minute_bars
 from stockstream.pipeline.progress import (
     PROGRESS_SCHEMA,
     SILVER_QUERY,
@@ -164,7 +164,7 @@ class SilverBatch:
         settings = self.settings
         app_id = checkpoint_app_id(self.checkpoint, SILVER_QUERY)
         # Read per batch: a refreshed reference.dim_stock is picked up without a restart.
-        dim = read(spark, settings, DIM_STOCK)
+        dim = table(DIM_STOCK).read(spark, settings)
         validated = validate(batch, dim).persist()
         try:
             # Small aggregates of the cached batch: its partitions' offsets and its trade dates.
