@@ -54,7 +54,7 @@ down: ## Stop every local service
 status: install ## Show the services, their URLs, the Airflow login
 	$(BIN)/stockstream status
 
-demo: install jars ## Set up, start the services, replay the last trading days through the stream, finalise them
+demo: install jars ## Set up, start the services, backfill the last trading days through Airflow (charts + report)
 	@bash scripts/demo.sh
 
 bench: install jars ## Benchmarks (results go in BENCHMARKS.md): replay vs Kafka's ProducerPerformance

@@ -7,7 +7,7 @@ CREATE TABLE IF NOT EXISTS ops.data_quality (
   expected   DOUBLE    COMMENT 'Value the check expected (a count or an amount)',
   observed   DOUBLE    COMMENT 'Value the check observed',
   detail     STRING    COMMENT 'Human-readable detail, e.g. the tickers that differ',
-  checked_at TIMESTAMP NOT NULL COMMENT 'When the check ran'
+  checked_at TIMESTAMP NOT NULL COMMENT 'When the check first gave this result: a re-run with the same result leaves the row as it was'
 )
 USING delta
 PARTITIONED BY (trade_date)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -23,6 +23,9 @@ from rich.table import Table as RichTable
 
 from stockstream.config import Settings, get_settings
 from stockstream.errors import StockstreamError
+
+if TYPE_CHECKING:
+    from stockstream.orchestration.airflow_api import DagRun
 
 app = typer.Typer(
     help="stockstream: real-time stock market analysis on Kafka, Spark, Delta Lake and Airflow.",
@@ -376,13 +379,11 @@ def wait(
     """Wait until the stream has processed the replayed days (their ops.replay_manifest offsets),
     or, without --date, everything in the topic now."""
     from stockstream.broker.admin import end_offsets, require_broker
-    from stockstream.pipeline.progress import manifest_end_offsets, wait_processed
-    from stockstream.spark import spark_session
+    from stockstream.completion import manifest_end_offsets, wait_processed
 
     cfg = settings()
-    spark = spark_session(cfg, "stockstream-wait")
     if days:
-        targets = manifest_end_offsets(spark, cfg, [parse_date(day) for day in days])
+        targets = manifest_end_offsets(cfg, [parse_date(day) for day in days])
         if not targets:
             raise StockstreamError(
                 f"no replay of {', '.join(days)} in ops.replay_manifest", "replay the days first"
@@ -393,7 +394,7 @@ def wait(
     total = sum(targets.values())
     with progress_bar("waiting for the stream (records left)", None) as advance:
         missing = wait_processed(
-            spark, cfg, targets, timeout=timeout, on_poll=lambda left: advance(total - left, total)
+            cfg, targets, timeout=timeout, on_poll=lambda left: advance(total - left, total)
         )
     if missing:
         raise StockstreamError(
@@ -424,6 +425,149 @@ def maintain(
     for item in done:
         grid.add_row(item.table, str(item.files_before), str(item.files_after), str(item.files_compacted))
     console.print(grid)
+
+
+@app.command()
+@friendly
+def render(
+    start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD), inclusive.")],
+    end: Annotated[str, typer.Option(help="Last day (YYYY-MM-DD), inclusive.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Folder to write to (default: reports/START_END in the data root).")
+    ] = None,
+) -> None:
+    """The six analyses of the gold tables for a range of days: six PNGs and report.html."""
+    from stockstream.analyses import render as run_render
+
+    cfg = settings()
+    first, last = parse_date(start), parse_date(end)
+    if last < first:
+        raise typer.BadParameter(f"--end {last} is before --start {first}: swap them")
+    folder = out or cfg.reports_dir / f"{first}_{last}"
+    with console.status(f"rendering the six analyses of {first}..{last}..."):
+        report = run_render(cfg, first, last, folder)
+    for message in report.messages:
+        console.print(f"[yellow]note:[/] {message}", highlight=False)
+    if report.empty:
+        raise StockstreamError(
+            f"the gold tables have no rows for {first}..{last}: {report.html} says so, no chart was drawn",
+            f"process the days first: stockstream backfill --start {first} --end {last}",
+        )
+    console.print(f"wrote {len(report.files) - 1} charts and the report: {report.html}")
+
+
+class Reprocess(StrEnum):
+    none = "none"
+    failed = "failed"
+    completed = "completed"
+
+
+@app.command()
+@friendly
+def backfill(
+    start: Annotated[str, typer.Option(help="First trading day (YYYY-MM-DD), inclusive.")],
+    end: Annotated[str, typer.Option(help="Last trading day (YYYY-MM-DD), inclusive.")],
+    source: Annotated[
+        SourceChoice | None, typer.Option(help="Market data source of the runs (default: the setting).")
+    ] = None,
+    reprocess: Annotated[
+        Reprocess,
+        typer.Option(
+            help="Days that already have a run: none = skip them, failed = run the failed ones "
+            "again, completed = run every day again (idempotent: the tables stay the same)."
+        ),
+    ] = Reprocess.failed,
+    timeout: Annotated[float, typer.Option(min=1, help="Stop following after this many seconds.")] = 7200,
+) -> None:
+    """Backfill trading days through Airflow's market_day DAG (one run per day), follow each day to
+    the end, and summarise: run state, duration, reconciliation checks, gold rows."""
+    from stockstream.orchestration.airflow_api import AirflowApi
+    from stockstream.orchestration.backfill import MARKET_DAY, create, follow, plan
+
+    cfg = settings()
+    first, last = parse_date(start), parse_date(end)
+    api = AirflowApi(cfg)
+    conf = {"source": source.value} if source else {}
+    with console.status(f"asking Airflow which days of {first}..{last} to run..."):
+        body, days = plan(
+            api,
+            first,
+            last,
+            conf=conf,
+            reprocess=reprocess.value,
+            max_active_runs=cfg.backfill_max_active_runs,
+        )
+    if not days:
+        existing = {
+            run.logical_date.date(): run
+            for run in api.dag_runs(MARKET_DAY, first, last)
+            if run.logical_date is not None
+        }
+        if not existing:
+            raise StockstreamError(
+                f"{first}..{last} has no trading day that has ended", "backfill weekdays before today"
+            )
+        console.print(
+            f"every day of {first}..{last} already has a run (--reprocess {reprocess.value}): nothing "
+            "to do; --reprocess completed runs them again"
+        )
+        show_backfill(cfg, first, last, existing)
+        return
+    created = create(cfg, api, body)
+    if api.wait_for_dag(MARKET_DAY).get("is_paused"):
+        # Airflow starts no run of a paused DAG, backfills included.
+        api.set_paused(MARKET_DAY, False)
+        console.print(
+            f"{MARKET_DAY} was paused: unpaused it so the backfill can run (it now also runs each new "
+            "day on schedule; pause it in the UI to stop that)"
+        )
+    console.print(
+        f"backfill {created.get('id')} of {MARKET_DAY}: {len(days)} trading days "
+        f"({days[0]}..{days[-1]}), {cfg.backfill_max_active_runs} at a time; "
+        f"follow it in the UI at {cfg.airflow_url}/dags/{MARKET_DAY}"
+    )
+    shown: dict[date, str] = {}
+    with Progress(
+        TextColumn("{task.description}"),
+        TextColumn("{task.fields[state]}"),
+        TimeElapsedColumn(),
+        console=err,
+    ) as progress:
+        rows = {day: progress.add_task(str(day), total=1, state="queued") for day in days}
+
+        def update(states: dict[date, str]) -> None:
+            for day, state in states.items():
+                done = state in ("success", "failed")
+                progress.update(rows[day], state=state, completed=1 if done else 0)
+                if shown.get(day) != state:
+                    shown[day] = state
+                    progress.console.print(f"{day}: {state}", highlight=False)
+
+        runs = follow(api, days, timeout=timeout, on_update=update)
+    show_backfill(cfg, first, last, runs)
+
+
+def show_backfill(cfg: Settings, first: date, last: date, runs: dict[date, DagRun]) -> None:
+    """The per-day summary of a backfill; exits 1 when a day failed."""
+    from stockstream.orchestration.backfill import MARKET_DAY, summarise
+
+    results = summarise(cfg, runs)
+    grid = RichTable(title=f"backfill of {first}..{last}")
+    for column in ("day", "run", "duration", "checks", "gold stocks"):
+        grid.add_column(column)
+    for result in results:
+        colour = "green" if result.state == "success" else "red"
+        seconds = f"{result.seconds:.0f}s" if result.seconds is not None else "-"
+        grid.add_row(str(result.day), f"[{colour}]{result.state}", seconds, result.checks, str(result.stocks))
+    console.print(grid)
+    failed = [str(result.day) for result in results if result.state != "success"]
+    if failed:
+        raise StockstreamError(
+            f"{len(failed)} of {len(results)} days failed: {', '.join(failed)}",
+            f"open {cfg.airflow_url}/dags/{MARKET_DAY} for the failed tasks' logs, fix the cause, then "
+            "run the same command again (it re-runs the failed days)",
+        )
+    console.print(f"reports: {cfg.reports_dir}")
 
 
 class OutputFormat(StrEnum):

@@ -105,6 +105,25 @@ class Settings(BaseSettings):
         default=5, ge=2, description="Consecutive up-ticks on rising volume that make a run alert."
     )
 
+    # Orchestration (the market_day DAG, backfills, reports)
+    backfill_max_active_runs: int = Field(
+        default=1,
+        ge=1,
+        description="Days a backfill runs at once (each day's tasks start Spark: 1 on 2 cores).",
+    )
+    wait_timeout: float = Field(
+        default=1800.0, gt=0, description="Seconds the DAG waits for the stream to process a replayed day."
+    )
+    wait_poke_interval: float = Field(
+        default=10.0, gt=0, description="Seconds between two checks of the stream's progress by the DAG."
+    )
+    render_window_days: int = Field(
+        default=5, ge=1, description="Trading days of the trailing window a day's report covers."
+    )
+    log_retention_days: int = Field(
+        default=14, ge=1, description="Task and service logs older than this are removed by maintenance."
+    )
+
     # Service start-up
     start_timeout: float = Field(
         default=180.0, gt=0, description="Seconds a service may take to become healthy."
@@ -149,6 +168,11 @@ class Settings(BaseSettings):
     @property
     def airflow_home(self) -> Path:
         return self.data_root / "airflow"
+
+    @property
+    def reports_dir(self) -> Path:
+        """Rendered analyses: one folder per day and per trailing window."""
+        return self.data_root / "reports"
 
     @property
     def log_dir(self) -> Path:

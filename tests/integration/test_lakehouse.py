@@ -22,6 +22,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from stockstream.broker.admin import ensure_topic
+from stockstream.completion import day_completion
 from stockstream.config import Settings
 from stockstream.market.day_replay import replay_days
 from stockstream.market.extract import choose_source, extract
@@ -29,7 +30,6 @@ from stockstream.market.intraday import load_plan, transactions
 from stockstream.market.transactions import Transaction
 from stockstream.pipeline.alerts import Params, TickerState, scan
 from stockstream.pipeline.finalize import FinalizeReport, finalize_day, finalize_days
-from stockstream.pipeline.progress import day_completion
 from stockstream.pipeline.stream import run
 from stockstream.tables import (
     ACTION_DAILY,
@@ -281,7 +281,7 @@ def test_group_tables_are_equal_weight_means_of_their_stocks(streamed: Settings,
 
 def test_stream_progress_says_both_days_are_complete(streamed: Settings, spark: SparkSession) -> None:
     for day in (D1, D2):
-        assert day_completion(spark, streamed, day).complete
+        assert day_completion(streamed, day).complete
     silver = table(STREAM_PROGRESS).read(spark, streamed).where(F.col("query_name") == "silver")
     totals = silver.agg(F.sum("input_rows"), F.sum("quarantined_rows"), F.sum("duplicate_rows")).first()
     assert totals is not None

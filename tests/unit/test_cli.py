@@ -14,7 +14,8 @@ runner = CliRunner()
 def test_help_lists_the_commands() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("up", "down", "status", "replay", "stream", "finalize", "wait", "maintain", "sql"):
+    commands = ("up", "down", "status", "replay", "stream", "finalize", "wait", "maintain", "sql")
+    for command in (*commands, "render", "backfill"):
         assert command in result.output
 
 
@@ -99,3 +100,43 @@ def test_maintain_refuses_a_retention_below_deltas_floor() -> None:
     result = runner.invoke(app, ["maintain", "--retain-hours", "24"])
     assert result.exit_code == 2
     assert "168" in result.output
+
+
+def test_render_of_a_range_that_ends_before_it_starts_says_to_swap() -> None:
+    result = runner.invoke(app, ["render", "--start", "2026-11-20", "--end", "2026-11-19"])
+    assert result.exit_code == 2
+    assert "swap them" in result.output and "Traceback" not in result.output
+
+
+def test_render_of_an_empty_lakehouse_says_what_to_process(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("STOCKSTREAM_DATA_ROOT", str(tmp_path))
+    result = runner.invoke(app, ["render", "--start", "2026-11-16", "--end", "2026-11-20"])
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())  # rich wraps lines at the terminal's width
+    assert "no rows for 2026-11-16..2026-11-20" in said
+    assert "stockstream backfill --start 2026-11-16 --end 2026-11-20" in said
+    report = tmp_path / "reports" / "2026-11-16_2026-11-20" / "report.html"
+    assert "2026-11-16" in report.read_text()  # the report says the range is empty
+
+
+def test_backfill_rejects_an_unknown_reprocess_behaviour() -> None:
+    result = runner.invoke(
+        app, ["backfill", "--start", "2026-11-16", "--end", "2026-11-20", "--reprocess", "always"]
+    )
+    assert result.exit_code == 2
+    assert "none" in result.output and "completed" in result.output and "Traceback" not in result.output
+
+
+def test_backfill_without_airflow_says_how_to_start_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tests.conftest import free_port
+
+    monkeypatch.setenv("STOCKSTREAM_DATA_ROOT", str(tmp_path))
+    monkeypatch.setenv("STOCKSTREAM_AIRFLOW_PORT", str(free_port()))
+    result = runner.invoke(app, ["backfill", "--start", "2026-11-16", "--end", "2026-11-20"])
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert "stockstream up" in said and "Traceback" not in said

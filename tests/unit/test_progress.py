@@ -8,13 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from stockstream.pipeline.progress import (
-    PROGRESS_SCHEMA,
-    DayCompletion,
-    behind,
-    kafka_end_offsets,
-    progress_row,
-)
+from stockstream.completion import DayCompletion, behind
+from stockstream.pipeline.progress import PROGRESS_SCHEMA, kafka_end_offsets, progress_row
 from tests.unit.ddl_columns import ddl_columns
 
 pytestmark = pytest.mark.unit

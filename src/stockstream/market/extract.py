@@ -85,6 +85,17 @@ def extract(
     return report
 
 
+def refresh_profiles(settings: Settings, source: MarketSource | None = None) -> int:
+    """Company profiles of the universe into reference.dim_stock (the weekly refresh); returns
+    the number of stocks."""
+    source = source or choose_source(settings)
+    stocks = source.profiles([stock.ticker for stock in load_universe(settings.universe_file)])
+    spark = spark_session(settings, "stockstream-reference", create_tables=(DIM_STOCK,))
+    merge_dim_stock(spark, settings, stocks)
+    log.info("refreshed %d profiles from %s", len(stocks), source.name)
+    return len(stocks)
+
+
 def merge_dim_stock(spark: SparkSession, settings: Settings, stocks: Sequence[Stock]) -> None:
     """Upsert profiles on ticker; an unchanged profile is left untouched."""
     rows = [

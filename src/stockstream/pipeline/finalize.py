@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F
 
+from stockstream.completion import day_completion, manifest_end_offsets
 from stockstream.config import Settings
 from stockstream.market.model import DailyBar
 from stockstream.market.simulator import scaled_volume
@@ -29,7 +30,6 @@ from stockstream.pipeline.daily import (
     silver_days,
     write_minute_bars,
 )
-from stockstream.pipeline.progress import day_completion, manifest_end_offsets
 from stockstream.pipeline.silver import validate
 from stockstream.pipeline.writes import BOOKKEEPING, merge_days
 from stockstream.tables import (
@@ -111,7 +111,7 @@ def _stream_equals_batch(
 
 def _source_fidelity(spark: SparkSession, settings: Settings, day: date) -> Check:
     """Compare gold.stock_daily with the day's daily bars (bounded: one row per ticker)."""
-    replayed = bool(manifest_end_offsets(spark, settings, [day]))
+    replayed = bool(manifest_end_offsets(settings, [day]))
     if not replayed or not table(DAILY_BARS).exists(settings):
         return Check("source_fidelity", SKIPPED, None, None, "no simulator replay of this day (no manifest)")
     bars = table(DAILY_BARS).read(spark, settings).where(F.col("trade_date") == F.lit(day)).collect()
@@ -233,7 +233,7 @@ def finalize_days(
 
 
 def _finalize(spark: SparkSession, settings: Settings, day: date, account: BronzeAccount) -> FinalizeReport:
-    completion = day_completion(spark, settings, day)
+    completion = day_completion(settings, day)
     checks = [
         Check(
             "stream_complete",

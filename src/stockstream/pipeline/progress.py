@@ -1,5 +1,5 @@
 """Stream metrics: a StreamingQueryListener that buffers every batch's progress, the flush of those
-rows into ops.stream_progress, the live status file, and whether a replayed day is complete."""
+rows into ops.stream_progress and the live status file (whether a day is complete: completion.py)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,15 @@ import json
 import logging
 import os
 import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pyspark.sql import functions as F
 from pyspark.sql.streaming.listener import StreamingQueryListener
 
+from stockstream.completion import SILVER_QUERY
 from stockstream.config import Settings
-from stockstream.tables import REPLAY_MANIFEST, STREAM_PROGRESS, table
+from stockstream.tables import STREAM_PROGRESS, table
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -31,7 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SILVER_QUERY = "silver"
 PROGRESS_SCHEMA = (
     "query_name string, batch_id bigint, run_id string, topic string, end_offsets map<int,bigint>, "
     "input_rows bigint, valid_rows bigint, quarantined_rows bigint, duplicate_rows bigint, "
@@ -133,98 +129,9 @@ def write_progress(spark: SparkSession, settings: Settings, rows: list[dict[str,
     frame.write.format("delta").mode("append").save(str(table(STREAM_PROGRESS).path(settings)))
 
 
-def processed_offsets(spark: SparkSession, settings: Settings, query: str = SILVER_QUERY) -> dict[int, int]:
-    """Kafka partition -> next offset the query will process (everything below is done)."""
-    progress = table(STREAM_PROGRESS)
-    if not progress.exists(settings):
-        return {}
-    rows = (
-        progress.read(spark, settings)
-        .where((F.col("query_name") == query) & (F.col("topic") == settings.topic))
-        .selectExpr("explode(end_offsets) AS (partition, end_offset)")
-        .groupBy("partition")
-        .agg({"end_offset": "max"})
-        .collect()
-    )
-    return {int(row[0]): int(row[1]) for row in rows}
-
-
-@dataclass(frozen=True)
-class DayCompletion:
-    """Whether silver has processed everything the replays of a day published."""
-
-    trade_date: date
-    replayed: bool
-    behind: dict[int, int]  # partition -> records still to process
-
-    @property
-    def complete(self) -> bool:
-        return self.replayed and not self.behind
-
-    def describe(self) -> str:
-        if not self.replayed:
-            return f"{self.trade_date} has no replay manifest: replay it first"
-        if not self.behind:
-            return f"{self.trade_date} is complete in silver"
-        missing = sum(self.behind.values())
-        return f"{self.trade_date}: {missing} records in {len(self.behind)} partitions not processed yet"
-
-
-def manifest_end_offsets(spark: SparkSession, settings: Settings, days: list[date]) -> dict[int, int]:
-    """Kafka partition -> offset after the last record the replays of these days published to
-    the topic (empty when no replay of them is recorded)."""
-    manifest = table(REPLAY_MANIFEST)
-    if not manifest.exists(settings):
-        return {}
-    rows = (
-        manifest.read(spark, settings)
-        .where(F.col("trade_date").isin(days) & (F.col("topic") == settings.topic))
-        .groupBy("partition")
-        .agg(F.max("end_offset"))
-        .collect()
-    )
-    return {int(row[0]): int(row[1]) for row in rows}
-
-
-def day_completion(spark: SparkSession, settings: Settings, trade_date: date) -> DayCompletion:
-    """Compare the day's replay manifest (end offsets per partition) with silver's progress."""
-    targets = manifest_end_offsets(spark, settings, [trade_date])
-    if not targets:
-        return DayCompletion(trade_date, replayed=False, behind={})
-    return DayCompletion(
-        trade_date, replayed=True, behind=behind(processed_offsets(spark, settings), targets)
-    )
-
-
 def write_status(path: Path, status: dict[str, Any]) -> None:
     """Replace the status file atomically (readers never see half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(f".{os.getpid()}.tmp")
     temporary.write_text(json.dumps(status, default=str, indent=1))
     temporary.replace(path)
-
-
-def behind(done: dict[int, int], targets: dict[int, int]) -> dict[int, int]:
-    """partition -> offsets still to process before `done` reaches `targets`."""
-    return {p: end - done.get(p, 0) for p, end in sorted(targets.items()) if done.get(p, 0) < end}
-
-
-def wait_processed(
-    spark: SparkSession,
-    settings: Settings,
-    targets: dict[int, int],
-    *,
-    timeout: float,
-    on_poll: Callable[[int], None] | None = None,
-    interval: float = 2.0,
-) -> dict[int, int]:
-    """Poll ops.stream_progress until silver has processed every partition up to `targets`
-    (next offsets, exclusive); returns what is still behind (empty when done in time)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        missing = behind(processed_offsets(spark, settings), targets)
-        if on_poll is not None:
-            on_poll(sum(missing.values()))
-        if not missing or time.monotonic() >= deadline:
-            return missing
-        time.sleep(interval)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
 
+from stockstream.completion import SILVER_QUERY, processed_offsets
 from stockstream.config import Settings
 from stockstream.errors import StockstreamError
 from stockstream.pipeline import gold
@@ -34,9 +35,7 @@ from stockstream.pipeline.bronze import to_bronze
 from stockstream.pipeline.daily import write_daily_gold, write_minute_bars
 from stockstream.pipeline.progress import (
     PROGRESS_SCHEMA,
-    SILVER_QUERY,
     ProgressListener,
-    processed_offsets,
     progress_row,
     write_progress,
     write_status,
@@ -404,7 +403,7 @@ def run(settings: Settings, available_now: bool = False, stages: tuple[str, ...]
         spark = spark_session(settings, "stockstream-stream", create_tables=STREAM_TABLES)
         listener = ProgressListener()
         spark.streams.addListener(listener)
-        status = StatusFile(settings, listener, processed_offsets(spark, settings))
+        status = StatusFile(settings, listener, processed_offsets(settings))
         status.write("starting")
         previous = signal.signal(signal.SIGTERM, _raise_stopped)
         queries: list[StreamingQuery] = []

@@ -18,8 +18,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 # Columns that record when a row was written: a recomputation that changes nothing else must not
-# rewrite the row just to move them.
-BOOKKEEPING = frozenset({"updated_at"})
+# rewrite the row just to move them (so running a day again leaves every table as it was).
+BOOKKEEPING = frozenset({"updated_at", "checked_at"})
 
 
 def date_list(dates: Iterable[date]) -> str:

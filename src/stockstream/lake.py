@@ -1,0 +1,73 @@
+"""Light reads of Delta tables without a JVM (delta-rs): for small, bounded reads such as the ops
+tables a sensor polls and the gold rows a chart needs.
+
+Spark stays the only writer. A read here sees the latest committed snapshot, exactly as a Spark
+batch read would; it is for processes where a SparkSession would cost more than the read itself
+(an Airflow sensor poke, a render, the dashboard), never for unbounded scans.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from stockstream.config import Settings
+from stockstream.tables import table
+
+# A delta-rs filter term: (column, operator, value), e.g. ("trade_date", ">=", date(2026, 1, 5)).
+Filter = tuple[str, str, Any]
+
+
+def read(
+    settings: Settings,
+    name: str,
+    columns: Sequence[str] | None = None,
+    where: Sequence[Filter] = (),
+) -> pd.DataFrame:
+    """The rows of table `name` matching every `where` term (partition pruning on partition
+    columns, row-group statistics on the others); an empty frame when the table does not exist."""
+    import pyarrow.dataset as ds
+    from deltalake import DeltaTable
+
+    spec = table(name)
+    path = spec.path(settings)
+    if not spec.exists(settings):
+        return pd.DataFrame(columns=list(columns or []))
+    delta = DeltaTable(str(path))
+    dataset = delta.to_pyarrow_dataset()
+    expression = None
+    for column, op, value in where:
+        term = _expression(ds.field(column), op, value)
+        expression = term if expression is None else expression & term
+    frame = dataset.to_table(columns=list(columns) if columns else None, filter=expression).to_pandas()
+    return frame
+
+
+_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    ">=": operator.ge,
+    ">": operator.gt,
+    "<=": operator.le,
+    "<": operator.lt,
+    "in": lambda field, values: field.isin(list(values)),
+}
+
+
+def _expression(field: Any, op: str, value: Any) -> Any:
+    if op not in _COMPARE:
+        raise ValueError(f"unsupported filter operator {op!r}: use one of {', '.join(_COMPARE)}")
+    return _COMPARE[op](field, value)
+
+
+def version(settings: Settings, name: str) -> int | None:
+    """The table's latest committed version (None when it does not exist): cheap freshness check."""
+    from deltalake import DeltaTable
+
+    spec = table(name)
+    if not spec.exists(settings):
+        return None
+    return int(DeltaTable(str(spec.path(settings))).version())
