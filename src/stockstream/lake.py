@@ -30,6 +30,7 @@ def read(
     """The rows of table `name` matching every `where` term (partition pruning on partition
     columns, row-group statistics on the others); an empty frame when the table does not exist."""
     import pyarrow.dataset as ds
+    import pyarrow.fs as pa_fs
     from deltalake import DeltaTable
 
     spec = table(name)
@@ -37,7 +38,11 @@ def read(
     if not spec.exists(settings):
         return pd.DataFrame(columns=list(columns or []))
     delta = DeltaTable(str(path))
-    dataset = delta.to_pyarrow_dataset()
+    # Arrow's own local filesystem, not delta-rs' default Python-backed one: Arrow's IO threads
+    # calling into Python were seen to abort the interpreter at exit ("terminate called without
+    # an active exception"). The lakehouse is on a local path; file paths are relative to it.
+    local = pa_fs.SubTreeFileSystem(str(path), pa_fs.LocalFileSystem())
+    dataset = delta.to_pyarrow_dataset(filesystem=local)
     expression = None
     for column, op, value in where:
         term = _expression(ds.field(column), op, value)

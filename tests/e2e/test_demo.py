@@ -134,6 +134,8 @@ def summary_rows(output: str) -> dict[str, list[str]]:
     return rows
 
 
+# The demo fixture (up + three days through Airflow) runs inside this test's time limit.
+@pytest.mark.timeout(1800)
 def test_demo_backfills_three_days_through_airflow(demo: Demo) -> None:
     rows = summary_rows(demo.output)
     assert sorted(rows) == [str(day) for day in DAYS], demo.output

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 MARKET_DAY = "market_day"
 REPROCESS = ("none", "failed", "completed")
-CREATE_TRIES = 8
+CREATE_TRIES = 10
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,9 @@ def create(settings: Settings, api: AirflowApi, body: dict[str, Any]) -> dict[st
                 "see the message above; the scheduler's log is var/logs/airflow-scheduler.log",
             )
         log.info("backfill creation refused for now (try %d): trying again", attempt + 1)
-        time.sleep(3 * (attempt + 1))
+        # A creation that failed half-way leaves a backfill without runs, which the scheduler
+        # closes after 2 minutes: the tries span longer than that.
+        time.sleep(min(5 * (attempt + 1), 20))
     created = api.active_backfill(body, since)
     if created is None:
         raise StockstreamError(

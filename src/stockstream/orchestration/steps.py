@@ -134,14 +134,13 @@ def render_day(settings: Settings, day: date) -> dict[str, str]:
     HTML report each (re-rendering overwrites them with the same content)."""
     from stockstream.analyses import render
 
-    start, end = trailing_window(day, settings.render_window_days)
+    start, _ = trailing_window(day, settings.render_window_days)  # the window ends with the day
     outputs = {
-        "day": settings.reports_dir / day.isoformat(),
-        "window": settings.reports_dir / f"{start.isoformat()}_{end.isoformat()}",
+        "day": (day, settings.reports_dir / day.isoformat()),
+        "window": (start, settings.reports_dir / f"{start.isoformat()}_{day.isoformat()}"),
     }
-    for name, folder in outputs.items():
-        first = day if name == "day" else start
-        report = render(settings, first, end if name == "window" else day, folder)
+    for name, (first, folder) in outputs.items():
+        report = render(settings, first, day, folder)
         for message in report.messages:
             log.warning("%s", message)
         if report.empty:
@@ -150,7 +149,7 @@ def render_day(settings: Settings, day: date) -> dict[str, str]:
                 "the finalize task writes them: look at its log",
             )
         log.info("report of the %s: %s (%d charts)", name, report.html, len(report.files) - 1)
-    return {name: str(folder / "report.html") for name, folder in outputs.items()}
+    return {name: str(folder / "report.html") for name, (_, folder) in outputs.items()}
 
 
 def refresh_reference(settings: Settings, source: str | None = None) -> dict[str, Any]:
