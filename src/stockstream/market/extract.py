@@ -14,6 +14,7 @@ from stockstream.errors import StockstreamError
 from stockstream.market.model import DailyBar, Stock
 from stockstream.market.reference import load_universe, reference_profile
 from stockstream.market.sources import MarketSource, OfflineSource, YFinanceSource, yahoo_reachable
+from stockstream.pipeline.writes import retry_conflicts
 from stockstream.spark import spark_session
 from stockstream.tables import DAILY_BARS, DIM_STOCK, table
 
@@ -105,7 +106,9 @@ def merge_dim_stock(spark: SparkSession, settings: Settings, stocks: Sequence[St
     spark.createDataFrame(rows, DIM_STOCK_SCHEMA).createOrReplaceTempView("extract_dim_stock")
     columns = ["name", "sector", "industry", "country", "currency", "exchange", "exchange_timezone"]
     target = table(DIM_STOCK).ref(settings)
-    spark.sql(_merge_sql(target, "extract_dim_stock", ["ticker"], columns, "updated_at"))
+    merge = _merge_sql(target, "extract_dim_stock", ["ticker"], columns, "updated_at")
+    # Runs of several days may extract at once: a conflicting MERGE is tried again.
+    retry_conflicts(lambda: spark.sql(merge), "merge reference.dim_stock")
 
 
 def merge_daily_bars(
@@ -115,16 +118,15 @@ def merge_daily_bars(
     rows = [(b.ticker, b.trade_date, b.open, b.high, b.low, b.close, b.volume, b.source) for b in bars]
     spark.createDataFrame(rows, DAILY_BARS_SCHEMA).createOrReplaceTempView("extract_daily_bars")
     columns = ["open", "high", "low", "close", "volume", "source"]
-    spark.sql(
-        _merge_sql(
-            table(DAILY_BARS).ref(settings),
-            "extract_daily_bars",
-            ["ticker", "trade_date"],
-            columns,
-            "extracted_at",
-            scope=f"t.trade_date BETWEEN DATE'{start.isoformat()}' AND DATE'{end.isoformat()}'",
-        )
+    merge = _merge_sql(
+        table(DAILY_BARS).ref(settings),
+        "extract_daily_bars",
+        ["ticker", "trade_date"],
+        columns,
+        "extracted_at",
+        scope=f"t.trade_date BETWEEN DATE'{start.isoformat()}' AND DATE'{end.isoformat()}'",
     )
+    retry_conflicts(lambda: spark.sql(merge), "merge reference.daily_bars")
 
 
 def _merge_sql(

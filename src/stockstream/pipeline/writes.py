@@ -50,8 +50,11 @@ def retry_conflicts(write: Callable[[], T], what: str, attempts: int = 6) -> T:
     for attempt in range(1, attempts + 1):
         try:
             return write()
-        except conflicts as exc:
-            if attempt == attempts:
+        except Exception as exc:
+            # SQL MERGEs (spark.sql) surface Delta's conflicts as Py4JJavaError, not as the
+            # Python classes the DeltaTable API raises: recognise them by the Java class name.
+            conflict = isinstance(exc, conflicts) or "io.delta.exceptions.Concurrent" in str(exc)
+            if not conflict or attempt == attempts:
                 raise
             pause = min(8.0, 0.25 * 2**attempt) * (0.5 + random.random())  # noqa: S311 - jitter only
             log.warning(
