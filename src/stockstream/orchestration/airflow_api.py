@@ -136,14 +136,6 @@ class AirflowApi:
     def set_paused(self, dag_id: str, paused: bool) -> None:
         self._send("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": paused})
 
-    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> DagRun:
-        """A manual run (no logical date: the run's params say which day)."""
-        body = {"logical_date": None, "conf": conf or {}}
-        return DagRun.from_json(self._send("POST", f"/api/v2/dags/{dag_id}/dagRuns", json=body))
-
-    def dag_run(self, dag_id: str, run_id: str) -> DagRun:
-        return DagRun.from_json(self.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}"))
-
     def dag_runs(self, dag_id: str, first: date, last: date) -> list[DagRun]:
         """Runs whose logical date falls on [first, last]."""
         body = self.get(
@@ -159,18 +151,6 @@ class AirflowApi:
         """task_id -> state of a run's task instances."""
         body = self.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=1000)
         return {str(ti["task_id"]): str(ti.get("state") or "none") for ti in body["task_instances"]}
-
-    def wait_for_run(self, dag_id: str, run_id: str, timeout: float) -> DagRun:
-        """The run once it has succeeded or failed."""
-        deadline = time.monotonic() + timeout
-        while (run := self.dag_run(dag_id, run_id)).state not in FINISHED:
-            if time.monotonic() > deadline:
-                raise StockstreamError(
-                    f"run {run_id} of {dag_id} is still {run.state} after {timeout:.0f}s",
-                    "watch it in the Airflow UI; its task logs say what it waits for",
-                )
-            time.sleep(3)
-        return run
 
     @staticmethod
     def backfill_body(
@@ -201,6 +181,3 @@ class AirflowApi:
             if backfill.get("completed_at") is None and all(same) and created and created >= since:
                 return dict(backfill)
         return None
-
-    def backfill(self, backfill_id: int) -> dict[str, Any]:
-        return dict(self.get(f"/api/v2/backfills/{backfill_id}"))
