@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from delta.tables import DeltaTable
 from kafka import KafkaProducer
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -376,6 +377,30 @@ def test_finalize_records_passing_checks(
     assert (conservation.expected, conservation.observed) == (53 * 40 + 5, 53 * 40 + 5)
     recorded = day_rows(spark, streamed, DATA_QUALITY, D1).collect()
     assert {r.check_name for r in recorded} == {c.name for c in report.checks}
+
+
+def test_finalize_finds_and_repairs_gold_that_differs_from_the_batch(
+    streamed: Settings, spark: SparkSession, finalized: list[FinalizeReport]
+) -> None:
+    """Invariant 2 can fail: a tampered stock row and a lost industry row are counted, then put back."""
+
+    def values(name: str) -> list[str]:
+        rows = day_rows(spark, streamed, name, D1).drop("updated_at").collect()
+        return sorted(json.dumps(row.asDict(), default=str, sort_keys=True) for row in rows)
+
+    before = {name: values(name) for name in (STOCK_DAILY, INDUSTRY_DAILY)}
+    industry = day_rows(spark, streamed, INDUSTRY_DAILY, D1).orderBy("industry").first()["industry"]  # type: ignore[index]
+    day = F.col("trade_date") == F.lit(D1)
+    DeltaTable.forPath(spark, str(table(STOCK_DAILY).path(streamed))).update(
+        day & (F.col("ticker") == "AAPL"), {"close": F.col("close") + 1}
+    )
+    industries = DeltaTable.forPath(spark, str(table(INDUSTRY_DAILY).path(streamed)))
+    industries.delete(day & (F.col("industry") == industry))
+    report = finalize_day(spark, streamed, D1)
+    check = next(c for c in report.checks if c.name == "stream_equals_batch")
+    assert (check.status, check.observed) == ("fail", 2.0)
+    assert check.detail == f"rows the batch recomputation changed: {STOCK_DAILY} 1, {INDUSTRY_DAILY} 1"
+    assert {name: values(name) for name in (STOCK_DAILY, INDUSTRY_DAILY)} == before
 
 
 def test_replaying_a_day_again_changes_no_gold_row(streamed: Settings, spark: SparkSession) -> None:

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
+from stockstream import lake
 from stockstream.config import Settings
 from stockstream.errors import StockstreamError
 from stockstream.market.model import DailyBar, Stock
@@ -76,9 +79,23 @@ def extract(
     symbols = list(tickers) if tickers else [stock.ticker for stock in load_universe(settings.universe_file)]
     stocks = source.profiles(symbols)
     bars = source.daily_bars(symbols, start, end)
-    spark = spark_session(settings, "stockstream-extract", create_tables=(DIM_STOCK, DAILY_BARS))
-    merge_dim_stock(spark, settings, stocks)
-    merge_daily_bars(spark, settings, bars, start, end)
+    new_stocks = not holds(settings, DIM_STOCK, _stock_rows(stocks), DIM_STOCK_SCHEMA, ["ticker"])
+    new_bars = not holds(
+        settings,
+        DAILY_BARS,
+        _bar_rows(bars),
+        DAILY_BARS_SCHEMA,
+        ["ticker", "trade_date"],
+        where=[("trade_date", ">=", start), ("trade_date", "<=", end)],
+    )
+    if new_stocks or new_bars:
+        spark = spark_session(settings, "stockstream-extract", create_tables=(DIM_STOCK, DAILY_BARS))
+        if new_stocks:
+            merge_dim_stock(spark, settings, stocks)
+        if new_bars:
+            merge_daily_bars(spark, settings, bars, start, end)
+    else:
+        log.info("the lakehouse already holds these profiles and bars: nothing to write")
     report = ExtractReport(
         source=source.name, stocks=len(stocks), bars=len(bars), days=len({bar.trade_date for bar in bars})
     )
@@ -91,19 +108,57 @@ def refresh_profiles(settings: Settings, source: MarketSource | None = None) -> 
     the number of stocks."""
     source = source or choose_source(settings)
     stocks = source.profiles([stock.ticker for stock in load_universe(settings.universe_file)])
+    if holds(settings, DIM_STOCK, _stock_rows(stocks), DIM_STOCK_SCHEMA, ["ticker"]):
+        log.info("reference.dim_stock already holds these %d profiles: nothing to write", len(stocks))
+        return len(stocks)
     spark = spark_session(settings, "stockstream-reference", create_tables=(DIM_STOCK,))
     merge_dim_stock(spark, settings, stocks)
     log.info("refreshed %d profiles from %s", len(stocks), source.name)
     return len(stocks)
 
 
-def merge_dim_stock(spark: SparkSession, settings: Settings, stocks: Sequence[Stock]) -> None:
-    """Upsert profiles on ticker; an unchanged profile is left untouched."""
-    rows = [
+def _stock_rows(stocks: Sequence[Stock]) -> list[tuple[object, ...]]:
+    return [
         (s.ticker, s.name, s.sector, s.industry, s.country, s.currency, s.exchange, s.exchange_timezone)
         for s in stocks
     ]
-    spark.createDataFrame(rows, DIM_STOCK_SCHEMA).createOrReplaceTempView("extract_dim_stock")
+
+
+def _bar_rows(bars: Sequence[DailyBar]) -> list[tuple[object, ...]]:
+    return [(b.ticker, b.trade_date, b.open, b.high, b.low, b.close, b.volume, b.source) for b in bars]
+
+
+def holds(
+    settings: Settings,
+    name: str,
+    rows: Sequence[tuple[object, ...]],
+    schema: str,
+    keys: list[str],
+    *,
+    where: Sequence[lake.Filter] = (),
+) -> bool:
+    """Whether table `name` already has every one of `rows` (columns as in `schema`) with equal
+    values, so its MERGE would change nothing. Read without a JVM: a re-run of a day that is
+    already extracted (a cleared task, a backfill with --reprocess) starts no Spark at all."""
+    columns = [field.split()[0] for field in schema.split(", ")]
+    if not rows or not table(name).exists(settings):
+        return not rows
+    stored = lake.read(settings, name, columns=columns, where=where)
+    wanted = pd.DataFrame(list(rows), columns=columns)
+    joined = wanted.merge(stored, on=keys, how="left", suffixes=("", "_stored"), indicator=True)
+    if len(joined) != len(wanted) or (joined["_merge"] != "both").any():
+        return False
+    values = [c for c in columns if c not in keys]
+    # Null-safe equality, as the MERGE's `<=>`.
+    return all(
+        ((joined[c] == joined[f"{c}_stored"]) | (joined[c].isna() & joined[f"{c}_stored"].isna())).all()
+        for c in values
+    )
+
+
+def merge_dim_stock(spark: SparkSession, settings: Settings, stocks: Sequence[Stock]) -> None:
+    """Upsert profiles on ticker; an unchanged profile is left untouched."""
+    spark.createDataFrame(_stock_rows(stocks), DIM_STOCK_SCHEMA).createOrReplaceTempView("extract_dim_stock")
     columns = ["name", "sector", "industry", "country", "currency", "exchange", "exchange_timezone"]
     target = table(DIM_STOCK).ref(settings)
     merge = _merge_sql(target, "extract_dim_stock", ["ticker"], columns, "updated_at")
@@ -115,8 +170,7 @@ def merge_daily_bars(
     spark: SparkSession, settings: Settings, bars: Sequence[DailyBar], start: date, end: date
 ) -> None:
     """Upsert bars on (ticker, trade_date), reading only the range's partitions."""
-    rows = [(b.ticker, b.trade_date, b.open, b.high, b.low, b.close, b.volume, b.source) for b in bars]
-    spark.createDataFrame(rows, DAILY_BARS_SCHEMA).createOrReplaceTempView("extract_daily_bars")
+    spark.createDataFrame(_bar_rows(bars), DAILY_BARS_SCHEMA).createOrReplaceTempView("extract_daily_bars")
     columns = ["open", "high", "low", "close", "volume", "source"]
     merge = _merge_sql(
         table(DAILY_BARS).ref(settings),

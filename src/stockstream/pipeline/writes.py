@@ -99,21 +99,22 @@ def merge_days(
     *,
     delete_missing: bool = True,
     what: str = "merge",
-) -> None:
+) -> int:
     """Make the table's rows of these trade_dates equal to `source`: insert new keys, update rows
     whose values changed (only those), and with delete_missing remove keys of these dates that the
-    source no longer has. Replaying it changes nothing."""
+    source no longer has. Replaying it changes nothing. Returns the rows it changed (inserted,
+    updated or deleted): 0 exactly when the table already held `source` (bookkeeping aside)."""
     from delta.tables import DeltaTable
 
     days = date_list(dates)
     if not days:
-        return
+        return 0
     scope = f"t.trade_date IN ({days})"
     match = " AND ".join([scope, *(f"t.{key} = s.{key}" for key in keys)])
     values = [c for c in source.columns if c not in keys and c not in BOOKKEEPING]
     changed = " OR ".join(f"NOT (t.{c} <=> s.{c})" for c in values)
 
-    def write() -> None:
+    def write() -> int:
         merge = (
             DeltaTable.forPath(spark, str(path))
             .alias("t")
@@ -123,9 +124,12 @@ def merge_days(
         )
         if delete_missing:
             merge = merge.whenNotMatchedBySourceDelete(condition=scope)
-        merge.execute()
+        metrics = merge.execute().first()
+        if metrics is None:
+            return 0
+        return sum(int(metrics[n]) for n in ("num_updated_rows", "num_deleted_rows", "num_inserted_rows"))
 
-    retry_conflicts(write, what)
+    return retry_conflicts(write, what)
 
 
 def insert_new(
