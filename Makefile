@@ -45,7 +45,7 @@ jars: ## Resolve the broker's and Spark's jars with Maven into .cache/jars (once
 lock: ## Re-resolve requirements.txt from requirements.in (Python 3.11)
 	$(BIN)/uv pip compile --quiet --python-version 3.11 requirements.in -o requirements.txt
 
-up: install jars ## Start Kafka, the stream and Airflow (waits until healthy)
+up: install jars ## Start Kafka, the stream, the dashboard and Airflow (waits until healthy)
 	$(BIN)/stockstream up
 
 down: ## Stop every local service
@@ -61,8 +61,8 @@ bench: install jars ## Benchmarks (results go in BENCHMARKS.md): replay vs Kafka
 	$(BIN)/python benchmarks/replay_throughput.py --trades 2000 --runs 3
 
 lint: install ## ruff and mypy
-	$(BIN)/ruff check src tests dags jobs plugins benchmarks
-	$(BIN)/ruff format --check src tests dags jobs plugins benchmarks
+	$(BIN)/ruff check src tests dags jobs plugins benchmarks notebooks
+	$(BIN)/ruff format --check src tests dags jobs plugins benchmarks notebooks
 	$(BIN)/mypy
 
 test: install jars lint ## Install everything and run every test (unit, dags, integration, e2e)

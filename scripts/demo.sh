@@ -23,7 +23,7 @@ print(days[0], days[-1], f"{first}_{last}")
 PY
 )
 
-step "Starting the Kafka broker, the stream (Kafka -> bronze -> silver -> gold) and Airflow"
+step "Starting the Kafka broker, the stream (Kafka -> bronze -> silver -> gold), the dashboard and Airflow"
 $ss up
 
 step "Backfilling $start..$end through Airflow (DAG market_day, offline market data: no network needed)"
@@ -40,6 +40,7 @@ reports="$(.venv/bin/python -c 'from stockstream.config import get_settings; pri
 cat <<MSG
   Charts and report : $reports/$window/report.html (the six analyses of $window)
                       $reports/$end/report.html (the last day alone; one folder per day)
+  Live dashboard    : the dashboard URL above (live prices, movers, alerts, stream health, the charts)
   Airflow UI        : the URL above; log in as admin with the password shown above
                       (DAGs market_day, market_reference, lakehouse_maintenance)
   Backfill more     : $ss backfill --start YYYY-MM-DD --end YYYY-MM-DD --source offline

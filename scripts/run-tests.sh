@@ -1,12 +1,45 @@
 #!/usr/bin/env bash
 # Runs the whole suite; pytest's "no tests collected" (exit 5) is a failure here, not a pass.
+#
+# Without arguments the end-to-end tests (one platform: make demo, Airflow runs, mostly waiting on
+# the scheduler, Spark drivers and the broker) run beside the unit, DAG and integration tests, in
+# their own data roots and on their own free ports; their output follows at the end. With pytest
+# arguments (e.g. -k NAME) everything runs in one pytest, one test at a time.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-# Fast feedback first: unit, DAG integrity, integration (real broker/Spark/Delta), then end to end.
-.venv/bin/pytest --durations=15 tests/unit tests/dags tests/integration tests/e2e "$@"
-code=$?
-if [ "$code" -eq 5 ]; then
-  echo "error: pytest collected no tests" >&2
-  exit 1
+pytest=(.venv/bin/pytest --durations=15)
+fast=(tests/unit tests/dags tests/integration)
+
+verdict() {  # exit code of one pytest run -> exit code of this script
+  if [ "$1" -eq 5 ]; then
+    echo "error: pytest collected no tests ($2)" >&2
+    return 1
+  fi
+  return "$1"
+}
+
+if [ "$#" -gt 0 ]; then
+  "${pytest[@]}" "${fast[@]}" tests/e2e "$@"
+  verdict "$?" "tests/"
+  exit $?
 fi
-exit "$code"
+
+e2e_log="$(mktemp -t stockstream-e2e.XXXXXX.log)"
+echo "end-to-end tests started beside the others; their output follows at the end ($e2e_log)"
+"${pytest[@]}" tests/e2e >"$e2e_log" 2>&1 &
+e2e_pid=$!
+trap 'kill "$e2e_pid" 2>/dev/null' INT TERM
+
+"${pytest[@]}" "${fast[@]}"
+verdict "$?" "unit, dags, integration"
+fast_code=$?
+
+wait "$e2e_pid"
+e2e_code=$?
+echo
+echo "==================== end-to-end tests (tests/e2e) ===================="
+cat "$e2e_log"
+verdict "$e2e_code" "tests/e2e"
+e2e_code=$?
+
+[ "$fast_code" -eq 0 ] && [ "$e2e_code" -eq 0 ]

@@ -28,6 +28,7 @@ def isolated_settings(data_root: Path, **overrides: object) -> Settings:
             "airflow_port",
             "airflow_worker_log_port",
             "airflow_trigger_log_port",
+            "dashboard_port",
         )
     }
     return Settings(data_root=data_root, **{**ports, **overrides})  # type: ignore[arg-type]

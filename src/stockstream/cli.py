@@ -96,16 +96,24 @@ def up(
             "restarted when it crashes (log: stream.log in the log directory).",
         ),
     ] = True,
+    dashboard: Annotated[
+        bool,
+        typer.Option(
+            "--dashboard/--no-dashboard",
+            help="Also start the live dashboard (its URL: `stockstream status`; log: dashboard.log).",
+        ),
+    ] = True,
 ) -> None:
-    """Start the local services (Kafka broker, streaming job, Airflow) and wait until they are healthy."""
+    """Start the local services (Kafka broker, streaming job, dashboard, Airflow) and wait until they
+    are healthy."""
     from stockstream.services.manager import Platform
 
     platform = Platform(settings())
     with console.status(
-        "starting services (Kafka, then the streaming job, then Airflow; "
+        "starting services (Kafka, then the streaming job, the dashboard, then Airflow; "
         "Spark and Airflow each take a minute on 2 cores)..."
     ):
-        platform.up(airflow=airflow, stream=stream)
+        platform.up(airflow=airflow, stream=stream, dashboard=dashboard)
     show_status(platform)
 
 
@@ -300,6 +308,91 @@ def summarise(report: object, planned: int) -> None:
             "duplicated downstream)"
         )
         raise typer.Exit(130)
+
+
+@app.command()
+@friendly
+def simulate(
+    live: Annotated[
+        bool, typer.Option("--live", help="A live market: trades stamped now, published continuously.")
+    ] = False,
+    rate: Annotated[
+        float, typer.Option(max=10_000, help="Transactions per second, all tickers together.")
+    ] = 20.0,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: run until Ctrl-C).")
+    ] = None,
+    tickers: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated tickers of the universe, e.g. AAPL,7203.T (default: all)."),
+    ] = None,
+    always_open: Annotated[
+        bool,
+        typer.Option(
+            "--always-open", help="Trade every ticker around the clock, not only while its exchange is open."
+        ),
+    ] = False,
+    seed: Annotated[int | None, typer.Option(help="Seed of the random walk for a reproducible run.")] = None,
+) -> None:
+    """A live market for the dashboard: trades stamped now, a random walk from each ticker's last
+    close, published to Kafka until Ctrl-C (or --duration). Only tickers whose exchange is open now
+    trade, unless --always-open; when none is open it says which open next and exits 1. Live records
+    are not recorded in ops.replay_manifest."""
+    if not live:
+        raise typer.BadParameter(
+            "simulate has one mode for now, --live: `stockstream simulate --live` publishes a live market; "
+            "`stockstream replay --start D --end D` publishes historical days"
+        )
+    if not rate > 0:
+        raise typer.BadParameter(f"--rate {rate} must be more than 0 transactions per second")
+    if duration is not None and not duration > 0:
+        raise typer.BadParameter(
+            f"--duration {duration} must be more than 0 seconds (leave it out: until Ctrl-C)"
+        )
+    from stockstream.broker.admin import ensure_topic
+    from stockstream.market.live import LiveReport, next_opens, open_market, run_live
+
+    cfg = settings()
+    market = open_market(
+        cfg, tickers.split(",") if tickers is not None else None, always_open=always_open, seed=seed
+    )
+    ensure_topic(cfg)
+    trading = market.open_tickers(market.now())
+    hours = "around the clock (--always-open)" if always_open else "while their exchanges are open"
+    until = f"for {duration:g}s" if duration is not None else "until Ctrl-C"
+    err.print(
+        f"live market: {len(trading)} of {len(market.stocks)} tickers trading now, {hours}; "
+        f"{rate:g} transactions/s to {cfg.topic} at {cfg.bootstrap_servers} {until}",
+        highlight=False,
+    )
+
+    def show(report: LiveReport) -> None:
+        now = market.now()
+        open_tickers = market.open_tickers(now)
+        if open_tickers:
+            state = "  ".join(f"{t} {market.price(t):g}" for t in open_tickers[:3])
+        else:
+            exchange, _, at = next_opens(market.stocks, now)[0]
+            state = f"no exchange open now; next: {exchange} at {at:%a %H:%M} UTC"
+        err.print(
+            f"{report.seconds:6.0f}s  published {report.sent:,} ({report.rate:.1f}/s)  "
+            f"{len(open_tickers)} trading  {state}",
+            highlight=False,
+        )
+
+    report = run_live(cfg, market, rate=rate, duration=duration, on_progress=show)
+    span = (
+        f"; event times {report.first_event:%H:%M:%S}..{report.last_event:%H:%M:%S} UTC"
+        if report.first_event and report.last_event
+        else ""
+    )
+    stopped = "stopped by Ctrl-C: " if report.interrupted else ""
+    console.print(
+        f"{stopped}published {report.sent:,} live transactions of {len(report.per_ticker)} tickers to "
+        f"[bold]{report.topic}[/] in {report.seconds:.1f}s ({report.rate:.1f}/s){span}; live records are "
+        "not a replayed day, so ops.replay_manifest does not list them",
+        highlight=False,
+    )
 
 
 @app.command()

@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     sim_volume_scale: float = Field(
         default=1.0, gt=0, description="Scale of the daily volume the simulated trades add up to."
     )
+    live_volatility: float = Field(
+        default=0.0003,
+        gt=0,
+        le=0.01,
+        description="Volatility of `simulate --live`'s random walk per square root of a second "
+        "(0.0003: about 1.8% an hour).",
+    )
 
     replay_workers: int = Field(
         default=0, ge=0, description="Producer processes of an as-fast-as-possible replay (0: one per core)."
@@ -122,6 +129,18 @@ class Settings(BaseSettings):
     )
     log_retention_days: int = Field(
         default=14, ge=1, description="Task and service logs older than this are removed by maintenance."
+    )
+
+    # Dashboard
+    dashboard_port: Port = Field(default=8050, description="Live dashboard port (`stockstream up`).")
+    dashboard_refresh_seconds: float = Field(
+        default=3.0, ge=0.5, description="Seconds between two refreshes of the dashboard's live panels."
+    )
+    dashboard_chart_interval: float = Field(
+        default=60.0,
+        ge=0,
+        description="Seconds the dashboard keeps showing rendered analyses while the gold tables keep "
+        "changing, before it renders them again (rendering the six charts costs CPU).",
     )
 
     # Service start-up
@@ -194,6 +213,10 @@ class Settings(BaseSettings):
     @property
     def airflow_url(self) -> str:
         return f"http://{self.host}:{self.airflow_port}"
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://{self.host}:{self.dashboard_port}"
 
     @property
     def python(self) -> str:

@@ -29,6 +29,26 @@ def read(
 ) -> pd.DataFrame:
     """The rows of table `name` matching every `where` term (partition pruning on partition
     columns, row-group statistics on the others); an empty frame when the table does not exist."""
+    scan = _scan(settings, name, where)
+    if scan is None:
+        return pd.DataFrame(columns=list(columns or []))
+    dataset, expression = scan
+    return dataset.to_table(columns=list(columns) if columns else None, filter=expression).to_pandas()
+
+
+def scan_files(settings: Settings, name: str, where: Sequence[Filter] = ()) -> list[str]:
+    """The data files (relative to the table's folder) a `read` with the same `where` opens: those
+    of the matching partitions whose per-file statistics do not rule the terms out."""
+    scan = _scan(settings, name, where)
+    if scan is None:
+        return []
+    dataset, expression = scan
+    return sorted(fragment.path for fragment in dataset.get_fragments(filter=expression))
+
+
+def _scan(settings: Settings, name: str, where: Sequence[Filter]) -> tuple[Any, Any] | None:
+    """(pyarrow dataset of the table's latest snapshot, filter expression of `where`), or None
+    when the table does not exist."""
     import pyarrow.dataset as ds
     import pyarrow.fs as pa_fs
     from deltalake import DeltaTable
@@ -36,19 +56,20 @@ def read(
     spec = table(name)
     path = spec.path(settings)
     if not spec.exists(settings):
-        return pd.DataFrame(columns=list(columns or []))
+        return None
     delta = DeltaTable(str(path))
     # Arrow's own local filesystem, not delta-rs' default Python-backed one: Arrow's IO threads
     # calling into Python were seen to abort the interpreter at exit ("terminate called without
     # an active exception"). The lakehouse is on a local path; file paths are relative to it.
     local = pa_fs.SubTreeFileSystem(str(path), pa_fs.LocalFileSystem())
+    # Each fragment carries its partition values and its file's min/max statistics, so the
+    # filter prunes whole files before any is opened.
     dataset = delta.to_pyarrow_dataset(filesystem=local)
     expression = None
     for column, op, value in where:
         term = _expression(ds.field(column), op, value)
         expression = term if expression is None else expression & term
-    frame = dataset.to_table(columns=list(columns) if columns else None, filter=expression).to_pandas()
-    return frame
+    return dataset, expression
 
 
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {

@@ -2,7 +2,8 @@
 backfilled through Airflow's market_day DAG by `stockstream backfill`, then the same days again
 (no table changes), a day through `dag.test()`, a DAG triggered over the REST API with a JWT,
 market_day triggered from the Airflow UI in headless Chromium, the stream service SIGKILLed
-mid-replay and restarted by its supervisor (gold unchanged), and `make down` leaving nothing."""
+mid-replay and restarted by its supervisor (gold unchanged), the live dashboard following
+`simulate --live`, and `make down` leaving nothing."""
 
 from __future__ import annotations
 
@@ -78,16 +79,19 @@ class Demo:
 
 
 def our_processes(settings: Settings) -> list[str]:
-    """Processes started for this data root: their command line or AIRFLOW_HOME points into it."""
+    """Processes started for this data root: their command line, AIRFLOW_HOME or
+    STOCKSTREAM_DATA_ROOT points into it."""
     root = str(settings.data_root)
     found = []
     for proc in psutil.process_iter(["pid", "cmdline"]):
         try:
             cmdline = " ".join(proc.info["cmdline"] or [])
-            home = proc.environ().get("AIRFLOW_HOME", "") if "airflow" in cmdline else ""
+            ours = "airflow" in cmdline or "stockstream" in cmdline
+            env = proc.environ() if ours else {}
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
-        if proc.pid != os.getpid() and (root in cmdline or home.startswith(root)):
+        homes = (env.get("AIRFLOW_HOME", ""), env.get("STOCKSTREAM_DATA_ROOT", ""))
+        if proc.pid != os.getpid() and (root in cmdline or any(home.startswith(root) for home in homes)):
             found.append(f"{proc.pid}: {cmdline[:160]}")
     return found
 
@@ -335,6 +339,54 @@ def test_market_day_triggered_from_the_airflow_ui_succeeds(demo: Demo) -> None:
     assert sorted(checks["status"]) == ["pass"] * 5
 
 
+def test_the_dashboard_follows_a_live_market(demo: Demo) -> None:
+    """`stockstream up` started the dashboard and `status` names its URL. In headless Chromium it
+    loads without console errors and shows the six analyses of the demo's days; then
+    `stockstream simulate --live` publishes AAPL trades, the stream processes them and the live
+    price on the page moves, without a reload."""
+    from tests.e2e import browser
+    from tests.e2e.dashboard_page import (
+        full_page_screenshot,
+        open_dashboard,
+        shown_price,
+        wait_for_charts,
+        wait_for_price,
+    )
+
+    status = stockstream(demo, "status", timeout=120)
+    url = demo.settings.dashboard_url
+    assert any("dashboard" in line and url in line for line in status.stdout.splitlines()), status.stdout
+    browser.ensure_browser()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver = browser.chrome()
+    live, errors = None, ""
+    try:
+        open_dashboard(driver, url, ticker="AAPL")
+        assert len(wait_for_charts(driver)) == 6
+        ticker, before = shown_price(driver)
+        assert ticker == "AAPL" and before is not None, "AAPL's price from the demo's gold"
+        live = subprocess.Popen(
+            [stockstream_bin(), "simulate", "--live", "--always-open", "--tickers", "AAPL", "--rate", "20"],
+            env=demo.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        moved = wait_for_price(driver, "AAPL", lambda price: price != before, timeout=240)
+        assert moved != before
+        full_page_screenshot(driver, ARTIFACTS / "dashboard-live.png")
+        assert browser.console_errors(driver) == []
+    finally:
+        driver.quit()
+        if live is not None:
+            live.send_signal(signal.SIGINT)
+            _, errors = live.communicate(timeout=60)
+    assert live is not None and live.returncode == 0, errors
+    # Everything published is processed before the next test takes its snapshot.
+    waited = stockstream(demo, "wait", "--timeout", "600")
+    assert waited.returncode == 0, waited.stdout + waited.stderr
+
+
 def last_batch(folder: Path) -> int:
     """The highest micro-batch id with a file in a checkpoint folder (offsets/ or commits/)."""
     ids = [int(path.name) for path in folder.glob("*") if path.name.isdigit()]
@@ -418,14 +470,15 @@ def test_up_again_is_a_no_op(demo: Demo) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert sorted(path.read_text() for path in Path(demo.settings.run_dir).glob("*.pid")) == pids
-    assert len(pids) == 6, "the broker, the stream and Airflow's four components"
+    assert len(pids) == 7, "the broker, the stream, the dashboard and Airflow's four components"
 
 
 def test_down_leaves_no_process_behind(demo: Demo) -> None:
     assert our_processes(demo.settings), "the services were found while running"
     result = make("down", demo.env, timeout=180)
     assert result.returncode == 0, result.stderr
-    assert "airflow" in result.stdout and "kafka" in result.stdout and "stream" in result.stdout
+    for service in ("airflow", "kafka", "stream", "dashboard"):
+        assert service in result.stdout, result.stdout
     leftover = our_processes(demo.settings)
     assert leftover == [], leftover
     again = make("down", demo.env, timeout=60)

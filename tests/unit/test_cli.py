@@ -140,3 +140,42 @@ def test_backfill_without_airflow_says_how_to_start_it(
     assert result.exit_code == 1
     said = " ".join(result.output.split())
     assert "stockstream up" in said and "Traceback" not in said
+
+
+def test_simulate_without_live_says_what_to_use() -> None:
+    result = runner.invoke(app, ["simulate"])
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())
+    assert "--live" in said and "stockstream replay --start D --end D" in said
+    assert "Traceback" not in said
+
+
+def test_simulate_rejects_unknown_tickers_and_lists_the_valid_ones(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("STOCKSTREAM_DATA_ROOT", str(tmp_path))
+    result = runner.invoke(app, ["simulate", "--live", "--tickers", "AAPL,NOPE"])
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert "not in the ticker universe" in said and said.count("NOPE") == 1
+    assert "AAPL, MSFT, GOOGL" in said and "Traceback" not in said
+
+
+@pytest.mark.parametrize(("option", "value"), [("--rate", "0"), ("--duration", "-1")])
+def test_simulate_rejects_a_non_positive_rate_or_duration(option: str, value: str) -> None:
+    result = runner.invoke(app, ["simulate", "--live", option, value])
+    assert result.exit_code == 2
+    assert f"{option} {float(value)} must be more than 0" in " ".join(result.output.split())
+
+
+def test_simulate_without_a_broker_says_how_to_start_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tests.conftest import free_port
+
+    monkeypatch.setenv("STOCKSTREAM_DATA_ROOT", str(tmp_path))
+    monkeypatch.setenv("STOCKSTREAM_KAFKA_PORT", str(free_port()))
+    result = runner.invoke(app, ["simulate", "--live", "--always-open", "--duration", "1"])
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert "no Kafka broker answers" in said and "stockstream up" in said and "Traceback" not in said

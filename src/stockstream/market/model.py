@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 SOURCES = ("yfinance", "offline")
 
@@ -15,6 +16,22 @@ class Session:
     timezone: str
     open: time
     close: time
+
+    def is_open(self, instant: datetime) -> bool:
+        """Whether the exchange trades at an aware instant: a weekday, between open and close
+        (both inclusive) on the exchange's wall clock. Exchange holidays are not modelled."""
+        local = instant.astimezone(ZoneInfo(self.timezone))
+        return local.weekday() < 5 and self.open <= local.time() <= self.close
+
+    def next_open(self, instant: datetime) -> datetime:
+        """The first session open strictly after an aware instant, in UTC (weekdays only)."""
+        zone = ZoneInfo(self.timezone)
+        day = instant.astimezone(zone).date()
+        while True:  # a weekday open comes within 8 days of any instant
+            opens = datetime.combine(day, self.open, tzinfo=zone)
+            if day.weekday() < 5 and opens > instant:
+                return opens.astimezone(UTC)
+            day += timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)

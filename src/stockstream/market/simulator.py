@@ -41,7 +41,7 @@ _U_SHAPE = 0.6
 # this only sets how much of the day is spent away from the open-close segment.
 _BRIDGE_SIGMA = 0.5
 # Lognormal spread of trade sizes: a few large prints, many small ones.
-_SIZE_SIGMA = 1.0
+SIZE_SIGMA = 1.0
 # Slope of P(BUY) against the tick's return in units of the day's tick volatility.
 _ACTION_SLOPE = 1.5
 
@@ -69,6 +69,17 @@ def scaled_volume(bar: DailyBar, volume_scale: float) -> int:
 def trade_count(bar: DailyBar, trades: int, volume_scale: float) -> int:
     """How many trades simulate_day() makes of a valid bar: min(V, max(trades, needed_trades))."""
     return min(scaled_volume(bar, volume_scale), max(trades, needed_trades(bar)))
+
+
+def price_decimals(price: float) -> int:
+    """Decimals of the price tick at a price level: about 6 significant digits, at least 4."""
+    return max(4, 5 - math.floor(math.log10(price)))
+
+
+def buy_probability(scaled: FloatArray) -> FloatArray:
+    """P(BUY) of trades whose price moved by `scaled` tick volatilities: 0.5 when flat, leaning
+    BUY on up-ticks and SELL on down-ticks."""
+    return 1.0 / (1.0 + np.exp(-_ACTION_SLOPE * scaled))
 
 
 def validate_bar(bar: DailyBar) -> None:
@@ -169,7 +180,7 @@ def _prices(rng: np.random.Generator, bar: DailyBar, offsets: IntArray) -> Float
     # A tick of about 6 significant digits (4 decimals from 1.0 up), unless the day's range is
     # under 100 ticks, where rounding would pin most trades to high or low. Clipping after
     # rounding keeps every price in [low, high]; the exact levels are assigned last.
-    decimals = max(4, 5 - math.floor(math.log10(bar.high)))
+    decimals = price_decimals(bar.high)
     if bar.high - bar.low >= 100 * 10.0**-decimals:
         path = np.round(path, decimals)
     path = np.clip(path, bar.low, bar.high)
@@ -184,7 +195,7 @@ def _prices(rng: np.random.Generator, bar: DailyBar, offsets: IntArray) -> Float
 
 def _volumes(rng: np.random.Generator, n: int, total: int) -> IntArray:
     """n positive trade sizes summing exactly to total: one share each, the rest multinomial."""
-    weights = rng.lognormal(0.0, _SIZE_SIGMA, n)
+    weights = rng.lognormal(0.0, SIZE_SIGMA, n)
     return 1 + rng.multinomial(total - n, weights / weights.sum()).astype(np.int64)
 
 
@@ -195,7 +206,7 @@ def _buys(rng: np.random.Generator, bar: DailyBar, prices: FloatArray) -> npt.ND
     moving = returns[returns != 0.0]
     scale = float(np.std(moving)) if len(moving) > 1 else 0.0
     scaled = returns / scale if scale > 0 else np.sign(returns)
-    p_buy = 1.0 / (1.0 + np.exp(-_ACTION_SLOPE * scaled))
+    p_buy = buy_probability(scaled)
     first = np.array([bar.close >= bar.open])
     return np.concatenate((first, draws[1:] < p_buy))
 

@@ -9,6 +9,7 @@ from stockstream.broker.admin import broker_ready, ensure_topic, partition_count
 from stockstream.broker.local import LocalBroker
 from stockstream.config import Settings
 from stockstream.services.airflow import AirflowService
+from stockstream.services.dashboard import DashboardService
 from stockstream.services.stream import StreamService
 
 log = logging.getLogger(__name__)
@@ -26,15 +27,16 @@ class ServiceStatus:
 
 
 class Platform:
-    """The services of one data root: the Kafka broker, the streaming job, then Airflow."""
+    """The services of one data root: the Kafka broker, the streaming job, the dashboard, then Airflow."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.broker = LocalBroker(settings)
         self.stream = StreamService(settings)
+        self.dashboard = DashboardService(settings)
         self.airflow = AirflowService(settings)
 
-    def up(self, airflow: bool = True, stream: bool = True) -> None:
+    def up(self, airflow: bool = True, stream: bool = True, dashboard: bool = True) -> None:
         """Start what is not running and wait until each is healthy; running twice is fine."""
         self.settings.data_root.mkdir(parents=True, exist_ok=True)
         log.info("starting the Kafka broker on %s", self.broker.bootstrap)
@@ -43,6 +45,9 @@ class Platform:
         if stream:
             log.info("starting the streaming job (%s -> bronze/silver/gold)", self.settings.topic)
             self.stream.start()
+        if dashboard:
+            log.info("starting the dashboard on %s", self.settings.dashboard_url)
+            self.dashboard.start()
         if airflow:
             log.info("starting Airflow on %s", self.settings.airflow_url)
             self.airflow.start()
@@ -54,6 +59,8 @@ class Platform:
         # ends its batches cleanly instead of retrying against a broker that is gone.
         if self.stream.stop():
             stopped.append(self.stream.name)
+        if self.dashboard.stop():
+            stopped.append(self.dashboard.name)
         if self.airflow.stop():
             stopped.append(self.airflow.name)
         if self.broker.stop():
@@ -71,6 +78,7 @@ class Platform:
         login = f", login admin / {password}" if password else ""
         components = ", ".join(f"{key} {value}" for key, value in health.items())
         stream_up = self.stream.is_running()
+        dashboard_up = self.dashboard.is_running()
         return [
             ServiceStatus(
                 name="kafka",
@@ -85,6 +93,13 @@ class Platform:
                 healthy=stream_up and self.stream.healthy(),
                 detail=self.stream.status_detail(),
                 log=str(self.stream.log_path),
+            ),
+            ServiceStatus(
+                name="dashboard",
+                running=dashboard_up,
+                healthy=dashboard_up and self.dashboard.healthy(),
+                detail=self.dashboard.url,
+                log=str(self.dashboard.log_path),
             ),
             ServiceStatus(
                 name="airflow",

@@ -1,0 +1,82 @@
+"""The live market against the real KRaft broker: paced, current-time records that silver accepts."""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import closing
+from datetime import UTC, datetime
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from stockstream.broker.admin import end_offsets, ensure_topic
+from stockstream.config import Settings
+from stockstream.market.live import LiveReport, open_market, run_live
+from stockstream.market.reference import load_universe
+from stockstream.pipeline.silver import CONTRACT_FIELDS
+from tests.unit.transaction_contract import silver_reason
+
+pytestmark = pytest.mark.integration
+
+TICKERS = ["AAPL", "7203.T", "SAP"]
+
+
+def read_topic(settings: Settings, timeout: float = 15.0) -> list[tuple[bytes, bytes]]:
+    """Every (key, value) of the topic, read up to its end offsets (known before reading)."""
+    ends = end_offsets(settings)
+    records: list[tuple[bytes, bytes]] = []
+    with closing(
+        KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, enable_auto_commit=False)
+    ) as consumer:
+        partitions = [TopicPartition(settings.topic, p) for p in ends]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        deadline = time.monotonic() + timeout
+        while any(consumer.position(tp) < ends[tp.partition] for tp in partitions):
+            assert time.monotonic() < deadline, f"the topic did not yield its {sum(ends.values())} records"
+            for batch in consumer.poll(timeout_ms=500).values():
+                records += [(record.key, record.value) for record in batch]
+    return records
+
+
+def test_live_market_publishes_paced_current_time_records(broker: Settings) -> None:
+    settings = broker.model_copy(update={"topic": "live-market"})
+    ensure_topic(settings)
+    market = open_market(settings, TICKERS, always_open=True, seed=21)
+    progress: list[int] = []
+
+    def on_progress(report: LiveReport) -> None:
+        progress.append(report.queued)
+
+    before = datetime.now(UTC).replace(microsecond=0)
+    report = run_live(
+        settings,
+        market,
+        rate=40,
+        duration=3.0,
+        tick_seconds=0.25,
+        progress_seconds=1.0,
+        on_progress=on_progress,
+    )
+    after = datetime.now(UTC)
+
+    assert (report.queued, report.sent, report.interrupted) == (120, 120, False)
+    assert progress == [40, 80, 120]
+    assert 2.9 < report.seconds < 6.0
+
+    records = read_topic(settings)
+    assert len(records) == 120
+    values = [json.loads(value) for _, value in records]
+    assert [key.decode() for key, _ in records] == [value["ticker"] for value in values]
+    assert {value["ticker"] for value in values} == set(TICKERS)
+    assert sum(report.per_ticker.values()) == 120
+    assert len({value["txn_id"] for value in values}) == 120
+    assert all(tuple(value) == CONTRACT_FIELDS for value in values)
+    for value in values:
+        event_time = datetime.fromisoformat(value["timestamp"])
+        assert before <= event_time <= after
+    currencies = {stock.ticker: stock.currency for stock in load_universe()}
+    assert all(value["currency"] == currencies[value["ticker"]] for value in values)
+    known = list(currencies)
+    assert [silver_reason(value, known) for _, value in records] == [None] * 120
