@@ -335,7 +335,7 @@ def simulate(
     seed: Annotated[int | None, typer.Option(help="Seed of the random walk for a reproducible run.")] = None,
 ) -> None:
     """A live market for the dashboard: trades stamped now, a random walk from each ticker's last
-    close, published to Kafka until Ctrl-C (or --duration). Only tickers whose exchange is open now
+    close, published to Kafka until Ctrl-C or SIGTERM (or --duration). Only tickers whose exchange is open now
     trade, unless --always-open; when none is open it says which open next and exits 1. Live records
     are not recorded in ops.replay_manifest."""
     if not live:
@@ -386,7 +386,7 @@ def simulate(
         if report.first_event and report.last_event
         else ""
     )
-    stopped = "stopped by Ctrl-C: " if report.interrupted else ""
+    stopped = "stopped (Ctrl-C or SIGTERM): " if report.interrupted else ""
     console.print(
         f"{stopped}published {report.sent:,} live transactions of {len(report.per_ticker)} tickers to "
         f"[bold]{report.topic}[/] in {report.seconds:.1f}s ({report.rate:.1f}/s){span}; live records are "

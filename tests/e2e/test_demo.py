@@ -339,54 +339,6 @@ def test_market_day_triggered_from_the_airflow_ui_succeeds(demo: Demo) -> None:
     assert sorted(checks["status"]) == ["pass"] * 5
 
 
-def test_the_dashboard_follows_a_live_market(demo: Demo) -> None:
-    """`stockstream up` started the dashboard and `status` names its URL. In headless Chromium it
-    loads without console errors and shows the six analyses of the demo's days; then
-    `stockstream simulate --live` publishes AAPL trades, the stream processes them and the live
-    price on the page moves, without a reload."""
-    from tests.e2e import browser
-    from tests.e2e.dashboard_page import (
-        full_page_screenshot,
-        open_dashboard,
-        shown_price,
-        wait_for_charts,
-        wait_for_price,
-    )
-
-    status = stockstream(demo, "status", timeout=120)
-    url = demo.settings.dashboard_url
-    assert any("dashboard" in line and url in line for line in status.stdout.splitlines()), status.stdout
-    browser.ensure_browser()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    driver = browser.chrome()
-    live, errors = None, ""
-    try:
-        open_dashboard(driver, url, ticker="AAPL")
-        assert len(wait_for_charts(driver)) == 6
-        ticker, before = shown_price(driver)
-        assert ticker == "AAPL" and before is not None, "AAPL's price from the demo's gold"
-        live = subprocess.Popen(
-            [stockstream_bin(), "simulate", "--live", "--always-open", "--tickers", "AAPL", "--rate", "20"],
-            env=demo.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        moved = wait_for_price(driver, "AAPL", lambda price: price != before, timeout=240)
-        assert moved != before
-        full_page_screenshot(driver, ARTIFACTS / "dashboard-live.png")
-        assert browser.console_errors(driver) == []
-    finally:
-        driver.quit()
-        if live is not None:
-            live.send_signal(signal.SIGINT)
-            _, errors = live.communicate(timeout=60)
-    assert live is not None and live.returncode == 0, errors
-    # Everything published is processed before the next test takes its snapshot.
-    waited = stockstream(demo, "wait", "--timeout", "600")
-    assert waited.returncode == 0, waited.stdout + waited.stderr
-
-
 def last_batch(folder: Path) -> int:
     """The highest micro-batch id with a file in a checkpoint folder (offsets/ or commits/)."""
     ids = [int(path.name) for path in folder.glob("*") if path.name.isdigit()]
@@ -456,6 +408,61 @@ def test_a_sigkilled_stream_is_restarted_and_changes_nothing(demo: Demo) -> None
     assert table_hashes(settings, kept) == before
     bronze = len(lake.read(settings, BRONZE_TRANSACTIONS, columns=["offset"]))
     assert bronze == bronze_before + PER_DAY, "bronze keeps every record"
+
+
+def test_the_dashboard_follows_a_live_market(demo: Demo) -> None:
+    """`stockstream up` started the dashboard and `status` names its URL. In headless Chromium it
+    loads without console errors and shows the six analyses of the demo's days; then
+    `stockstream simulate --live` publishes AAPL trades, the stream processes them and the live
+    price on the page moves, without a reload."""
+    from tests.e2e import browser
+    from tests.e2e.dashboard_page import (
+        full_page_screenshot,
+        open_dashboard,
+        shown_price,
+        wait_for_charts,
+        wait_for_price,
+    )
+
+    status = stockstream(demo, "status", timeout=120)
+    url = demo.settings.dashboard_url
+    assert any("dashboard" in line and url in line for line in status.stdout.splitlines()), status.stdout
+    browser.ensure_browser()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver = browser.chrome()
+    live, errors = None, ""
+    try:
+        open_dashboard(driver, url, ticker="AAPL")
+        assert len(wait_for_charts(driver)) == 6
+        ticker, before = shown_price(driver)
+        assert ticker == "AAPL" and before is not None, "AAPL's price from the demo's gold"
+        live = subprocess.Popen(
+            [stockstream_bin(), "simulate", "--live", "--always-open", "--tickers", "AAPL", "--rate", "20"],
+            env=demo.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        moved = wait_for_price(driver, "AAPL", lambda price: price != before, timeout=240)
+        assert moved != before
+        full_page_screenshot(driver, ARTIFACTS / "dashboard-live.png")
+        assert browser.console_errors(driver) == []
+    finally:
+        driver.quit()
+        if live is not None:
+            # SIGTERM, not SIGINT: the suite may run in a background job, whose children ignore SIGINT.
+            live.terminate()
+            try:
+                _, errors = live.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                live.kill()  # never leave it publishing into the next tests
+                _, errors = live.communicate()
+                errors = "no exit 60 s after SIGTERM\n" + errors
+    assert live is not None and live.returncode == 0, errors
+    # Last of the tests that change data (the live trades' minute bars close whenever the
+    # stream's watermark passes them, so no table snapshot is taken after this test).
+    waited = stockstream(demo, "wait", "--timeout", "600")
+    assert waited.returncode == 0, waited.stdout + waited.stderr
 
 
 def test_up_again_is_a_no_op(demo: Demo) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import time
 from contextlib import closing
 from datetime import UTC, datetime
@@ -11,7 +14,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from stockstream.broker.admin import end_offsets, ensure_topic
-from stockstream.config import Settings
+from stockstream.config import Settings, settings_env
 from stockstream.market.live import LiveReport, open_market, run_live
 from stockstream.market.reference import load_universe
 from stockstream.pipeline.silver import CONTRACT_FIELDS
@@ -80,3 +83,36 @@ def test_live_market_publishes_paced_current_time_records(broker: Settings) -> N
     assert all(value["currency"] == currencies[value["ticker"]] for value in values)
     known = list(currencies)
     assert [silver_reason(value, known) for _, value in records] == [None] * 120
+
+
+def test_sigterm_stops_the_command_like_ctrl_c(broker: Settings) -> None:
+    """`stockstream simulate --live` started as a shell starts a background job (SIGINT ignored)
+    stops on SIGTERM: it flushes, prints its summary and exits 0."""
+    settings = broker.model_copy(update={"topic": "live-sigterm"})
+    command = [settings.venv_bin / "stockstream", "simulate", "--live", "--always-open", "--tickers", "AAPL"]
+    live = subprocess.Popen(
+        [str(part) for part in command],
+        env={**os.environ, **settings_env(settings)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # noqa: PLW1509 - test only
+    )
+    try:
+        # Its start line, then (warnings aside: this data root has no reference data) the first
+        # progress line, after 5 s of trading.
+        assert live.stderr is not None
+        lines = [live.stderr.readline() for _ in range(2)]
+        while "published" not in lines[-1] and len(lines) < 40:
+            lines.append(live.stderr.readline())
+        assert any(line.startswith("live market: 1 of 1 tickers trading now") for line in lines), lines
+        assert "published" in lines[-1], lines
+        live.terminate()
+        out, err = live.communicate(timeout=30)
+    finally:
+        if live.poll() is None:
+            live.kill()
+    assert live.returncode == 0, err
+    assert "stopped (Ctrl-C or SIGTERM): published" in " ".join(out.split()), out
+    sent = sum(end_offsets(settings).values())
+    assert sent > 0 and f"published {sent:,} live transactions" in " ".join(out.split()), (sent, out)

@@ -49,3 +49,16 @@ def test_a_taken_port_names_the_port_and_the_setting(
     assert f":{taken} is taken" in info.value.message
     assert info.value.hint is not None and setting in info.value.hint
     assert not (tmp_path / untouched).exists(), "nothing was created before the check"
+
+
+def test_a_cluster_id_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The storage tool reads an id starting with '-' as an option and fails: such ids are drawn again."""
+    import uuid
+
+    from stockstream.broker import local
+
+    dashed, plain = uuid.UUID(bytes=b"\xf8" + bytes(15)), uuid.UUID(bytes=bytes(range(1, 17)))
+    draws = iter([dashed, plain])
+    monkeypatch.setattr(local.uuid, "uuid4", lambda: next(draws))
+    assert local.base64.urlsafe_b64encode(dashed.bytes).decode().startswith("-")
+    assert local.new_cluster_id() == "AQIDBAUGBwgJCgsMDQ4PEA"

@@ -47,6 +47,15 @@ def java_executable() -> str:
     return java
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id: 16 random bytes, URL-safe base64 without padding, never starting
+    with '-' (the storage tool would read it as an option; Kafka's own Uuid.randomUuid skips those)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class LocalBroker:
     """A single combined broker+controller node; data and logs under the data root."""
 
@@ -131,7 +140,7 @@ class LocalBroker:
         """Format the KRaft storage once (kafka.tools.StorageTool); a formatted log dir is kept."""
         if self.is_formatted():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = new_cluster_id()
         argv = self._java_argv(
             "kafka.tools.StorageTool",
             "format",

@@ -27,9 +27,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import signal
+import threading
 import time
-from collections.abc import Callable, Sequence
-from contextlib import closing
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -421,6 +423,24 @@ class LiveReport:
         self.sent += 1
 
 
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM stops the run like Ctrl-C (flush, report). A shell starts background jobs with
+    SIGINT ignored, so `kill -TERM` is how a script or a supervisor stops a live market."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_live(
     settings: Settings,
     market: LiveMarket,
@@ -449,7 +469,7 @@ def run_live(
     pacer = Pacer(rate)
     failures: list[BaseException] = []
     started = monotonic()
-    with closing(producer(settings)) as prod:
+    with closing(producer(settings)) as prod, _sigterm_interrupts():
         try:
             tick = 0
             next_progress = progress_seconds
@@ -474,7 +494,7 @@ def run_live(
                     on_progress(report)
                 if duration is not None and scheduled >= duration:
                     break
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see _sigterm_interrupts)
             report.interrupted = True
             log.info("interrupted: flushing the %d records queued so far", report.queued)
         except KafkaError as exc:
