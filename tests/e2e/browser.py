@@ -182,7 +182,7 @@ def console_errors(driver: WebDriver, ignore: Iterable[re.Pattern[str]] = BENIGN
 # --- waiting and clicking ---------------------------------------------------------------------
 
 
-def _wait(driver: WebDriver, timeout: float, condition: Callable[[WebDriver], T | None], what: str) -> T:
+def wait_for(driver: WebDriver, timeout: float, condition: Callable[[WebDriver], T | None], what: str) -> T:
     """Poll condition until it returns something truthy; a TimeoutException names what was awaited."""
     wait = WebDriverWait(
         driver,
@@ -246,10 +246,10 @@ def login(driver: WebDriver, base_url: str, username: str, password: str, timeou
     # Straight to the form: `/` gets there too, but only after the UI has loaded and been refused.
     driver.get(f"{base}/auth/login/")
     try:
-        state = _wait(driver, min(timeout, 10.0), form_or_app, "the login form at /auth/login/")
+        state = wait_for(driver, min(timeout, 10.0), form_or_app, "the login form at /auth/login/")
     except TimeoutException:
         driver.get(f"{base}/")
-        state = _wait(driver, timeout, form_or_app, "the login form or the signed-in UI")
+        state = wait_for(driver, timeout, form_or_app, "the login form or the signed-in UI")
     if state == "app":
         return
     for name, value in (("username", username), ("password", password)):
@@ -261,9 +261,9 @@ def login(driver: WebDriver, base_url: str, username: str, password: str, timeou
         button = _visible(d, By.XPATH, "//form//button[@type='submit']")
         return button if button is not None and button.is_enabled() else None
 
-    submit = _wait(driver, timeout, sign_in_button, "an enabled 'Sign in' button")
+    submit = wait_for(driver, timeout, sign_in_button, "an enabled 'Sign in' button")
     _click(driver, submit)
-    outcome = _wait(
+    outcome = wait_for(
         driver,
         timeout,
         lambda d: "ok" if _signed_in(d) else _login_error(d),
@@ -294,10 +294,10 @@ def _dag_active(driver: WebDriver) -> bool | None:
 
 def _unpause(driver: WebDriver, timeout: float) -> None:
     """Turn the DAG's pause switch on, confirming the change if the UI asks for it."""
-    _wait(driver, timeout, lambda d: _dag_active(d) is not None, "the DAG's pause switch")
+    wait_for(driver, timeout, lambda d: _dag_active(d) is not None, "the DAG's pause switch")
     if _dag_active(driver):
         return
-    _click(driver, _wait(driver, timeout, _pause_toggle, "the pause switch"))
+    _click(driver, wait_for(driver, timeout, _pause_toggle, "the pause switch"))
 
     def active_or_confirm(d: WebDriver) -> bool:
         # [webserver] require_confirmation_dag_change makes the UI ask first.
@@ -307,7 +307,7 @@ def _unpause(driver: WebDriver, timeout: float) -> None:
             return False
         return bool(_dag_active(d))
 
-    _wait(driver, timeout, active_or_confirm, "the DAG to show as unpaused")
+    wait_for(driver, timeout, active_or_confirm, "the DAG to show as unpaused")
 
 
 def _trigger_dialog(driver: WebDriver) -> WebElement | None:
@@ -323,7 +323,7 @@ def _choose_single_run(driver: WebDriver, dialog: WebElement, timeout: float) ->
     radios = dialog.find_elements(By.CSS_SELECTOR, 'input[type="radio"][value="single"]')
     if radios and not radios[0].is_selected():
         _click(driver, radios[0].find_element(By.XPATH, "./ancestor::label[1]"))
-        _wait(driver, timeout, lambda d: radios[0].is_selected(), "'Single Run' to be selected")
+        wait_for(driver, timeout, lambda d: radios[0].is_selected(), "'Single Run' to be selected")
 
 
 def _editor_text(editor: WebElement) -> str:
@@ -338,14 +338,14 @@ def _fill_conf(driver: WebDriver, dialog: WebElement, conf: dict[str, Any], time
     """Type conf into 'Configuration JSON' under the dialog's 'Advanced Options'."""
     editor = _visible(dialog, By.CSS_SELECTOR, '[role="code"]')
     if editor is None:
-        section = _wait(
+        section = wait_for(
             driver,
             timeout,
             lambda d: _visible(dialog, By.XPATH, ".//button[normalize-space()='Advanced Options']"),
             "the 'Advanced Options' section of the Trigger dialog",
         )
         _click(driver, section)
-        editor = _wait(
+        editor = wait_for(
             driver,
             timeout,
             lambda d: _visible(dialog, By.CSS_SELECTOR, '[role="code"]'),
@@ -365,12 +365,12 @@ def _fill_conf(driver: WebDriver, dialog: WebElement, conf: dict[str, Any], time
         except ValueError:
             return False
 
-    _wait(driver, timeout, conf_shown, f"the configuration editor to hold {text}")
+    wait_for(driver, timeout, conf_shown, f"the configuration editor to hold {text}")
     # The form takes the JSON when the editor loses focus: it pretty-prints it, and a 'Run Parameters'
     # section may appear above, which moves the Trigger button. Click the field's label to blur it.
     label = _visible(dialog, By.XPATH, ".//label[normalize-space()='Configuration JSON']")
     _click(driver, label if label is not None else dialog)
-    _wait(
+    wait_for(
         driver,
         timeout,
         lambda d: not conf or len(editor.find_elements(By.CSS_SELECTOR, ".view-line")) > 1,
@@ -421,13 +421,13 @@ def unpause_and_trigger(
         button = _testid(d, "trigger-dag-button")
         return button if button is not None and button.is_enabled() else None
 
-    _click(driver, _wait(driver, timeout, trigger_button, "an enabled 'Trigger' button on the DAG page"))
-    dialog = _wait(driver, timeout, _trigger_dialog, "the Trigger dialog")
+    _click(driver, wait_for(driver, timeout, trigger_button, "an enabled 'Trigger' button on the DAG page"))
+    dialog = wait_for(driver, timeout, _trigger_dialog, "the Trigger dialog")
     _choose_single_run(driver, dialog, timeout)
     if conf is not None:
         _fill_conf(driver, dialog, conf, timeout)
 
-    submit = _wait(
+    submit = wait_for(
         driver,
         timeout,
         _still(lambda d: _testid(dialog, "trigger-dag-submit")),
@@ -450,7 +450,7 @@ def unpause_and_trigger(
         run_id = unquote(match.group(1))
         return run_id if _breadcrumb_run_id(d) == run_id else None
 
-    return _wait(driver, timeout, new_run, f"the page of the new {dag_id} run")
+    return wait_for(driver, timeout, new_run, f"the page of the new {dag_id} run")
 
 
 # --- run state --------------------------------------------------------------------------------
@@ -488,7 +488,7 @@ def wait_for_run_state(
     while (remaining := deadline - time.monotonic()) > 0:
         try:
             # The React app refreshes an active run's page by itself; reload now and then anyway.
-            return _wait(driver, min(REFRESH_EVERY, remaining), final, f"run {run_id} to finish")
+            return wait_for(driver, min(REFRESH_EVERY, remaining), final, f"run {run_id} to finish")
         except TimeoutException:
             driver.refresh()
     raise TimeoutException(

@@ -11,33 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any
 from urllib.parse import urlencode
 
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 
-from tests.e2e.browser import POLL, TIMEOUT, screenshot
-
-T = TypeVar("T")
+from tests.e2e.browser import TIMEOUT, screenshot, wait_for
 
 CHARTS_LOADED = """
 return Array.from(document.querySelectorAll('#charts figure img'))
   .filter((img) => !img.hidden && img.complete && img.naturalWidth > 0)
   .map((img) => [img.closest('figure').id, img.naturalWidth, img.naturalHeight]);
 """
-
-
-def _wait(driver: WebDriver, timeout: float, condition: Callable[[WebDriver], T | None], what: str) -> T:
-    wait = WebDriverWait(
-        driver,
-        timeout,
-        poll_frequency=POLL,
-        ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
-    )
-    return cast(T, wait.until(condition, f"timed out after {timeout:.0f}s waiting for {what}"))
 
 
 def dashboard_url(
@@ -58,14 +45,14 @@ def open_dashboard(
 ) -> None:
     """Open the dashboard and wait for its first refresh (and for `ticker`'s price panel, if given)."""
     driver.get(dashboard_url(base_url, ticker, start, end))
-    _wait(
+    wait_for(
         driver,
         timeout,
         lambda d: d.find_element(By.ID, "updated").text.startswith("updated"),
         "the dashboard's first refresh",
     )
     if ticker is not None:
-        _wait(driver, timeout, lambda d: _price_ticker(d) == ticker, f"the price panel of {ticker}")
+        wait_for(driver, timeout, lambda d: _price_ticker(d) == ticker, f"the price panel of {ticker}")
 
 
 def _price_ticker(driver: WebDriver) -> str | None:
@@ -82,7 +69,7 @@ def shown_price(driver: WebDriver) -> tuple[str | None, float | None]:
 def select_ticker(driver: WebDriver, ticker: str, timeout: float = TIMEOUT) -> None:
     """Choose a ticker in the page's select and wait until its price panel has refreshed."""
     Select(driver.find_element(By.ID, "ticker")).select_by_value(ticker)
-    _wait(driver, timeout, lambda d: _price_ticker(d) == ticker, f"the price panel of {ticker}")
+    wait_for(driver, timeout, lambda d: _price_ticker(d) == ticker, f"the price panel of {ticker}")
 
 
 def wait_for_price(
@@ -96,7 +83,7 @@ def wait_for_price(
         return price if name == ticker and price is not None and accept(price) else None
 
     try:
-        return _wait(driver, timeout, shown, f"{what} of {ticker} on the dashboard")
+        return wait_for(driver, timeout, shown, f"{what} of {ticker} on the dashboard")
     except Exception as exc:
         raise AssertionError(f"{exc}; the page shows {shown_price(driver)}") from None
 
@@ -115,7 +102,7 @@ def wait_for_charts(driver: WebDriver, count: int = 6, timeout: float = 120.0) -
         images = d.execute_script(CHARTS_LOADED)
         return images if len(images) >= count else None
 
-    return _wait(driver, timeout, loaded, f"{count} loaded chart images")
+    return wait_for(driver, timeout, loaded, f"{count} loaded chart images")
 
 
 def full_page_screenshot(driver: WebDriver, path: Path) -> Path:
@@ -136,7 +123,7 @@ def choose_range(driver: WebDriver, start: str, end: str, timeout: float = 120.0
         end,
     )
     driver.find_element(By.ID, "show-range").click()
-    _wait(
+    wait_for(
         driver,
         timeout,
         lambda d: d.find_element(By.ID, "analyses-state").text.startswith(f"{start} to {end}:"),

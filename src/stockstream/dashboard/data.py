@@ -288,20 +288,28 @@ class DashboardData:
             ("bars", ticker), state.version, lambda: self._read_day_bars(ticker, state.trade_dates)
         )
 
-    def _read_day_bars(self, ticker: str, trade_dates: Sequence[date]) -> DayBars:
+    def _newest_rows(
+        self, name: str, columns: Sequence[str], ticker: str, trade_dates: Sequence[date]
+    ) -> tuple[date, pd.DataFrame] | None:
+        """The ticker's rows of the newest of the latest trade_dates that has any: one
+        partition-and-ticker read per date tried (exchanges start a new trade_date at different
+        times, so the newest date may not have the ticker yet)."""
         for day in trade_dates[:TICKER_LOOKBACK]:
-            frame = lake.read(
-                self.settings,
-                MINUTE_BARS,
-                columns=BAR_COLUMNS,
-                where=[("trade_date", "=", day), ("ticker", "=", ticker)],
-            )
+            where: list[lake.Filter] = [("trade_date", "=", day), ("ticker", "=", ticker)]
+            frame = lake.read(self.settings, name, columns=columns, where=where)
             if not frame.empty:
-                frame = frame.sort_values("window_start").reset_index(drop=True)
-                for column in ("window_start", "window_end"):
-                    frame[column] = pd.to_datetime(frame[column], utc=True)
-                return DayBars(ticker, day, frame)
-        return DayBars(ticker, None, pd.DataFrame(columns=list(BAR_COLUMNS)))
+                return day, frame
+        return None
+
+    def _read_day_bars(self, ticker: str, trade_dates: Sequence[date]) -> DayBars:
+        found = self._newest_rows(MINUTE_BARS, BAR_COLUMNS, ticker, trade_dates)
+        if found is None:
+            return DayBars(ticker, None, pd.DataFrame(columns=list(BAR_COLUMNS)))
+        day, frame = found
+        frame = frame.sort_values("window_start").reset_index(drop=True)
+        for column in ("window_start", "window_end"):
+            frame[column] = pd.to_datetime(frame[column], utc=True)
+        return DayBars(ticker, day, frame)
 
     def price(self, ticker: str) -> Price | None:
         """The ticker's live price from gold.stock_daily (seconds behind the trades, unlike the
@@ -313,33 +321,27 @@ class DashboardData:
         )
 
     def _read_price(self, ticker: str, trade_dates: Sequence[date]) -> Price | None:
-        for day in trade_dates[:TICKER_LOOKBACK]:
-            frame = lake.read(
-                self.settings,
-                STOCK_DAILY,
-                columns=PRICE_COLUMNS,
-                where=[("trade_date", "=", day), ("ticker", "=", ticker)],
-            )
-            if frame.empty:
-                continue
-            if len(frame) > 1:
-                log.warning("%s has %d rows for (%s, %s), one expected", STOCK_DAILY, len(frame), day, ticker)
-            frame["updated_at"] = pd.to_datetime(frame["updated_at"], utc=True)
-            row = frame.sort_values("updated_at").iloc[-1]
-            # Delta DECIMAL arrives as Python Decimal objects: float() takes both.
-            return Price(
-                ticker=ticker,
-                trade_date=day,
-                price=float(row["close"]),
-                as_of=row["updated_at"].to_pydatetime(),
-                open=float(row["open"]),
-                high=float(row["high"]),
-                low=float(row["low"]),
-                change_pct=float(row["growth_pct"]),
-                volume=int(row["volume"]),
-                trades=int(row["trades"]),
-            )
-        return None
+        found = self._newest_rows(STOCK_DAILY, PRICE_COLUMNS, ticker, trade_dates)
+        if found is None:
+            return None
+        day, frame = found
+        if len(frame) > 1:
+            log.warning("%s has %d rows for (%s, %s), one expected", STOCK_DAILY, len(frame), day, ticker)
+        frame["updated_at"] = pd.to_datetime(frame["updated_at"], utc=True)
+        row = frame.sort_values("updated_at").iloc[-1]
+        # Delta DECIMAL arrives as Python Decimal objects: float() takes both.
+        return Price(
+            ticker=ticker,
+            trade_date=day,
+            price=float(row["close"]),
+            as_of=row["updated_at"].to_pydatetime(),
+            open=float(row["open"]),
+            high=float(row["high"]),
+            low=float(row["low"]),
+            change_pct=float(row["growth_pct"]),
+            volume=int(row["volume"]),
+            trades=int(row["trades"]),
+        )
 
     def alerts(self, limit: int = 20) -> pd.DataFrame:
         """The latest alerts of the latest trade_dates, newest (event time) first."""
