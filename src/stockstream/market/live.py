@@ -27,11 +27,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import signal
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -49,6 +47,7 @@ from stockstream.market.reference import UNIVERSE_CSV, load_universe, reference_
 from stockstream.market.simulator import SIZE_SIGMA, buy_probability, price_decimals
 from stockstream.market.sources import OfflineSource, business_days
 from stockstream.market.transactions import ACTIONS, Transaction, iso_utc
+from stockstream.signals import sigterm_raises
 from stockstream.tables import DAILY_BARS, DIM_STOCK, table
 
 log = logging.getLogger(__name__)
@@ -423,24 +422,6 @@ class LiveReport:
         self.sent += 1
 
 
-@contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM stops the run like Ctrl-C (flush, report). A shell starts background jobs with
-    SIGINT ignored, so `kill -TERM` is how a script or a supervisor stops a live market."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers belong to the main thread
-        return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def run_live(
     settings: Settings,
     market: LiveMarket,
@@ -469,7 +450,8 @@ def run_live(
     pacer = Pacer(rate)
     failures: list[BaseException] = []
     started = monotonic()
-    with closing(producer(settings)) as prod, _sigterm_interrupts():
+    # A shell starts background jobs with SIGINT ignored: `kill -TERM` stops them like Ctrl-C.
+    with closing(producer(settings)) as prod, sigterm_raises(KeyboardInterrupt):
         try:
             tick = 0
             next_progress = progress_seconds
@@ -494,7 +476,7 @@ def run_live(
                     on_progress(report)
                 if duration is not None and scheduled >= duration:
                     break
-        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (see _sigterm_interrupts)
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM
             report.interrupted = True
             log.info("interrupted: flushing the %d records queued so far", report.queued)
         except KafkaError as exc:

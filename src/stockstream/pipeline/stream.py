@@ -15,13 +15,11 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
@@ -42,6 +40,7 @@ from stockstream.pipeline.progress import (
 )
 from stockstream.pipeline.silver import first_per_txn, quarantine_records, valid_records, validate
 from stockstream.pipeline.writes import append_once, checkpoint_app_id, insert_new
+from stockstream.signals import sigterm_raises
 from stockstream.spark import spark_session
 from stockstream.tables import (
     ACTION_DAILY,
@@ -391,10 +390,6 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.replace(tzinfo=UTC).isoformat() if moment is not None else None
 
 
-def _raise_stopped(signum: int, frame: FrameType | None) -> None:
-    raise Stopped
-
-
 def run(settings: Settings, available_now: bool = False, stages: tuple[str, ...] = STAGES) -> StreamSummary:
     """Run the job: until everything available is processed, or until stopped (Ctrl-C, SIGTERM).
     A query that fails stops the job with an error (the supervisor restarts it). `stages` names
@@ -405,15 +400,14 @@ def run(settings: Settings, available_now: bool = False, stages: tuple[str, ...]
         spark.streams.addListener(listener)
         status = StatusFile(settings, listener, processed_offsets(settings))
         status.write("starting")
-        previous = signal.signal(signal.SIGTERM, _raise_stopped)
         queries: list[StreamingQuery] = []
         try:
-            if available_now:
-                _run_once(spark, settings, status, stages, queries)
-            else:
-                _run_forever(spark, settings, status, listener, stages, queries=queries)
+            with sigterm_raises(Stopped):
+                if available_now:
+                    _run_once(spark, settings, status, stages, queries)
+                else:
+                    _run_forever(spark, settings, status, listener, stages, queries=queries)
         finally:
-            signal.signal(signal.SIGTERM, previous)
             for query in spark.streams.active:
                 query.stop()
             history = [progress_row(p) for query in queries for p in query.recentProgress]
