@@ -15,29 +15,18 @@ import pandas as pd
 
 from stockstream.config import Settings
 from stockstream.tables import (
-    ACTION_DAILY,
     ALERTS,
-    COUNTRY_DAILY,
-    DAILY_BARS,
-    DATA_QUALITY,
-    INDUSTRY_DAILY,
     MINUTE_BARS,
     STOCK_DAILY,
-    TECH_DAILY,
     table,
 )
 from tests.unit.ddl_columns import ddl_columns
 from tests.unit.test_analyses import (
     D1,
     D2,
-    action_daily,
     arrow_type,
-    country_daily,
-    daily_bars,
-    data_quality,
-    industry_daily,
     stock_daily,
-    tech_daily,
+    table_frames,
     write_table,
 )
 
@@ -223,15 +212,7 @@ def append_trade(
 
 def build_lakehouse(settings: Settings) -> None:
     """Write the dashboard's fixture into settings' lakehouse."""
-    for name, frame in {
-        STOCK_DAILY: daily_rows(),
-        INDUSTRY_DAILY: industry_daily(),
-        COUNTRY_DAILY: country_daily(),
-        TECH_DAILY: tech_daily(),
-        ACTION_DAILY: action_daily(),
-        DAILY_BARS: daily_bars(),
-        DATA_QUALITY: data_quality(),
-    }.items():
+    for name, frame in {**table_frames(), STOCK_DAILY: daily_rows()}.items():
         write_table(settings, name, frame)
     write_records(settings, ALERTS, alert_rows())
     for (day, ticker), bars in BARS.items():

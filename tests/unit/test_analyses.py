@@ -180,8 +180,9 @@ def data_quality() -> pd.DataFrame:
     )
 
 
-def fixture_frames() -> dict[str, pd.DataFrame]:
-    frames = {
+def table_frames() -> dict[str, pd.DataFrame]:
+    """The hand-built rows of every table the analyses read, as they would be stored."""
+    return {
         STOCK_DAILY: stock_daily(),
         INDUSTRY_DAILY: industry_daily(),
         COUNTRY_DAILY: country_daily(),
@@ -190,7 +191,10 @@ def fixture_frames() -> dict[str, pd.DataFrame]:
         DAILY_BARS: daily_bars(),
         DATA_QUALITY: data_quality(),
     }
-    return {name: normalise(frame, COLUMNS[name]) for name, frame in frames.items()}
+
+
+def fixture_frames() -> dict[str, pd.DataFrame]:
+    return {name: normalise(frame, COLUMNS[name]) for name, frame in table_frames().items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -546,16 +550,7 @@ def write_table(settings: Settings, name: str, frame: pd.DataFrame) -> None:
 def lake_settings(tmp_path: Path) -> Settings:
     """A data root holding the fixture's tables (stock_daily written twice: Delta version 1)."""
     settings = Settings(data_root=tmp_path / "root")
-    frames = {
-        STOCK_DAILY: stock_daily(),
-        INDUSTRY_DAILY: industry_daily(),
-        COUNTRY_DAILY: country_daily(),
-        TECH_DAILY: tech_daily(),
-        ACTION_DAILY: action_daily(),
-        DAILY_BARS: daily_bars(),
-        DATA_QUALITY: data_quality(),
-    }
-    for name, frame in frames.items():
+    for name, frame in table_frames().items():
         write_table(settings, name, frame)
     write_table(
         settings, STOCK_DAILY, stock_daily().assign(trade_date=date(2026, 9, 30))
