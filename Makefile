@@ -10,8 +10,9 @@ UV_VERSION := 0.13.8
 JARS_STAMP := .cache/jars/.resolved
 INSTALL_STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+CHAOS_ARGS ?=
 
-.PHONY: help install jars lock up down status demo bench test test-unit test-integration test-dags test-e2e lint clean
+.PHONY: help install jars lock up down status demo bench chaos test test-unit test-integration test-dags test-chaos test-e2e lint clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,6 +61,9 @@ demo: install jars ## Set up, start the services, backfill the last trading days
 bench: install jars ## Benchmarks (results go in BENCHMARKS.md): replay vs Kafka's ProducerPerformance
 	$(BIN)/python benchmarks/replay_throughput.py --trades 2000 --runs 3
 
+chaos: install jars ## Fault injection on the real broker, stream and lakehouse; figures into RELIABILITY.md
+	$(BIN)/stockstream chaos --report RELIABILITY.md $(CHAOS_ARGS)
+
 lint: install ## ruff and mypy
 	$(BIN)/ruff check src tests dags jobs plugins benchmarks notebooks
 	$(BIN)/ruff format --check src tests dags jobs plugins benchmarks notebooks
@@ -76,6 +80,9 @@ test-integration: install jars ## Integration tests (real broker, Spark, Delta)
 
 test-dags: install ## DAG integrity tests
 	$(BIN)/pytest tests/dags $(PYTEST_ARGS)
+
+test-chaos: install jars ## The chaos scenarios in their reduced, seeded form
+	$(BIN)/pytest tests/chaos $(PYTEST_ARGS)
 
 test-e2e: install jars ## End-to-end tests (make demo in an isolated data root)
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)

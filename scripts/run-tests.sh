@@ -8,7 +8,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 pytest=(.venv/bin/pytest --durations=15)
-fast=(tests/unit tests/dags tests/integration)
+# Of the chaos scenarios' reduced forms only the SIGKILL one runs here yet: the others are run by
+# `make test-chaos` until their time fits the suite's budget.
+fast=(tests/unit tests/dags tests/integration tests/chaos/test_stream_kill.py)
 
 verdict() {  # exit code of one pytest run -> exit code of this script
   if [ "$1" -eq 5 ]; then
@@ -31,7 +33,7 @@ e2e_pid=$!
 trap 'kill "$e2e_pid" 2>/dev/null' INT TERM
 
 "${pytest[@]}" "${fast[@]}"
-verdict "$?" "unit, dags, integration"
+verdict "$?" "unit, dags, integration, chaos"
 fast_code=$?
 
 wait "$e2e_pid"

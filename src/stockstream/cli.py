@@ -7,15 +7,18 @@ import csv
 import functools
 import json
 import logging
+import math
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -59,17 +62,83 @@ def friendly(func: Callable[P, R]) -> Callable[P, R]:
 def settings() -> Settings:
     try:
         return get_settings()
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+    except ValidationError as exc:
         raise StockstreamError(
-            f"invalid setting: {exc}", "fix the STOCKSTREAM_* variable or .env entry named above"
+            f"invalid setting: {describe_invalid(exc)}",
+            "fix the STOCKSTREAM_* variable or .env entry named above",
+        ) from None
+    except UnicodeDecodeError:
+        raise StockstreamError(
+            f"{Path('.env').resolve()} is not UTF-8 text", "save it as UTF-8 (see .env.example)"
         ) from None
 
 
-def parse_date(value: str) -> date:
+def describe_invalid(exc: ValidationError) -> str:
+    """One line per pydantic error: which STOCKSTREAM_ variable, the value given, what is wrong."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(item) for item in error["loc"])
+        name = f"STOCKSTREAM_{field.upper()}" if field else "the settings"
+        value = error.get("input")
+        shown = field and "password" not in field and isinstance(value, str | int | float)
+        given = f"={value!r}" if shown else ""
+        parts.append(f"{name}{given}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def parse_date(value: str, option: str = "") -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD, e.g. 2026-11-20") from None
+        named = f"{option} " if option else ""
+        raise typer.BadParameter(f"{named}{value!r} is not a date: use YYYY-MM-DD, e.g. 2026-11-20") from None
+
+
+MAX_RANGE_DAYS = 3660
+"""The longest range (about ten years) a command takes: more is almost certainly a typo (1026 for
+2026), and would run for days."""
+
+
+def parse_range(start: str, end: str, *, up_to_today: bool = False) -> tuple[date, date]:
+    """--start and --end as dates: in order, at most MAX_RANGE_DAYS apart and, when `up_to_today`,
+    not after today (market data exists up to today: UTC+14 is the first to reach a day)."""
+    first, last = parse_date(start, "--start"), parse_date(end, "--end")
+    if last < first:
+        raise typer.BadParameter(f"--end {last} is before --start {first}: swap them")
+    days = (last - first).days + 1
+    if days > MAX_RANGE_DAYS:
+        raise typer.BadParameter(
+            f"{first}..{last} spans {days:,} days, more than the {MAX_RANGE_DAYS:,} (ten years) a command "
+            "takes: check the years, or split the range"
+        )
+    today = (datetime.now(UTC) + timedelta(hours=14)).date()
+    if up_to_today and last > today:
+        raise typer.BadParameter(
+            f"--end {last} is in the future: market data exists up to today ({today}); "
+            f"end the range on {today} or before"
+        )
+    return first, last
+
+
+def writable_folder(folder: Path, option: str) -> None:
+    """Create the folder (and its parents), or say why it cannot hold the output."""
+    if folder.exists() and not folder.is_dir():
+        raise StockstreamError(f"{option} {folder} is a file, not a folder", "give a folder to write into")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StockstreamError(
+            f"cannot create {option} {folder}: {exc.strerror}", "give a folder you can write to"
+        ) from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise StockstreamError(f"{option} {folder} is not writable", "give a folder you can write to")
+
+
+def finite(value: float | None) -> float | None:
+    """Typer callback: refuse nan and infinity (a range check lets nan through)."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a finite number: give a number such as 10")
+    return value
 
 
 @app.callback()
@@ -152,6 +221,17 @@ def show_status(platform: object) -> None:
         )
         grid.add_row(line.name, state, line.detail, line.log)
     console.print(grid)
+    from stockstream.services.listeners import exposed, instance_listeners
+
+    host = platform.settings.host
+    wide = exposed(instance_listeners(platform.settings.run_dir), host)
+    if wide:
+        where = ", ".join(f"{item.name} (pid {item.pid}) on {item.ip}:{item.port}" for item in wide)
+        err.print(
+            f"[yellow]warning:[/] listening beyond {host} (STOCKSTREAM_HOST): {where}; "
+            "other machines may reach it",
+            highlight=False,
+        )
 
 
 class SourceChoice(StrEnum):
@@ -174,8 +254,8 @@ def extract(
     from stockstream.market.extract import choose_source
     from stockstream.market.extract import extract as run_extract
 
+    first, last = parse_range(start, end, up_to_today=True)
     cfg = settings()
-    first, last = parse_date(start), parse_date(end)
     with console.status("choosing the market data source..."):
         chosen = choose_source(cfg, source.value if source else None)
     with console.status(f"extracting {first}..{last} from {chosen.name} into the lakehouse..."):
@@ -192,14 +272,18 @@ def replay(
     start: Annotated[str | None, typer.Option(help="First day to replay (YYYY-MM-DD).")] = None,
     end: Annotated[str | None, typer.Option(help="Last day to replay (YYYY-MM-DD), inclusive.")] = None,
     speed: Annotated[
-        float, typer.Option(min=0, help="0 = as fast as possible, 1 = market time, N = N times faster.")
+        float,
+        typer.Option(
+            min=0, callback=finite, help="0 = as fast as possible, 1 = market time, N = N times faster."
+        ),
     ] = 0.0,
     csv_file: Annotated[
         Path | None, typer.Option("--csv", help="Replay a CSV in the seed's format instead.")
     ] = None,
     csv_tz: Annotated[str, typer.Option(help="Timezone of CSV timestamps without an offset.")] = "UTC",
     sample: Annotated[
-        int | None, typer.Option(min=1, help="Replay N generated sample transactions instead.")
+        int | None,
+        typer.Option(min=1, max=1_000_000, help="Replay N generated sample transactions instead."),
     ] = None,
     day: Annotated[str, typer.Option("--date", help="Trading day of --sample (YYYY-MM-DD).")] = "2026-11-20",
 ) -> None:
@@ -226,11 +310,21 @@ def replay(
             currencies = {s.ticker: s.currency for s in load_universe(cfg.universe_file)}
             batch = read_seed_csv(csv_file, csv_tz, currencies)
             what = f"{len(batch)} transactions of {csv_file}"
+            unknown = sorted({txn.ticker for txn in batch if txn.ticker not in currencies})
+            if unknown:
+                more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+                listed = ", ".join(unknown[:5]) + more
+                err.print(
+                    f"[yellow]warning:[/] {listed} {'is' if len(unknown) == 1 else 'are'} not in the ticker "
+                    "universe: silver quarantines their rows as unknown_ticker "
+                    "(STOCKSTREAM_UNIVERSE_FILE adds tickers)",
+                    highlight=False,
+                )
         else:
             from stockstream.market.sample import sample_transactions
 
             assert sample is not None
-            batch = list(sample_transactions(sample, parse_date(day)))
+            batch = list(sample_transactions(sample, parse_date(day, "--date")))
             what = f"{sample} sample transactions of {day}"
         ensure_topic(cfg)
         with progress_bar(what, len(batch)) as advance:
@@ -242,7 +336,7 @@ def replay(
 
     if not (start and end):
         raise typer.BadParameter("give both --start and --end")
-    first, last = parse_date(start), parse_date(end)
+    first, last = parse_range(start, end)
     totals: dict[str, int] = {}
     with progress_bar(f"replaying {first}..{last}", None) as advance:
 
@@ -332,7 +426,9 @@ def simulate(
             "--always-open", help="Trade every ticker around the clock, not only while its exchange is open."
         ),
     ] = False,
-    seed: Annotated[int | None, typer.Option(help="Seed of the random walk for a reproducible run.")] = None,
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="Seed of the random walk for a reproducible run.")
+    ] = None,
 ) -> None:
     """A live market for the dashboard: trades stamped now, a random walk from each ticker's last
     close, published to Kafka until Ctrl-C or SIGTERM (or --duration). Only tickers whose exchange is open now
@@ -428,11 +524,14 @@ def finalize(
     from stockstream.pipeline.finalize import finalize_days
     from stockstream.spark import spark_session
 
-    wanted = [parse_date(day) for day in days or []]
+    wanted = [parse_date(day, "--date") for day in days or []]
     if (start is None) != (end is None):
         raise typer.BadParameter("give both --start and --end, or neither")
     if start is not None and end is not None:
-        wanted += business_days(parse_date(start), parse_date(end))
+        first, last = parse_range(start, end)
+        if not business_days(first, last):
+            raise typer.BadParameter(f"{first}..{last} has no weekday, so no trading day to finalise")
+        wanted += business_days(first, last)
     if not wanted:
         raise typer.BadParameter("name the days: --date D (repeatable) or --start D --end D")
     cfg = settings()
@@ -467,7 +566,9 @@ def wait(
     days: Annotated[
         list[str] | None, typer.Option("--date", help="Wait for this replayed day (repeatable).")
     ] = None,
-    timeout: Annotated[float, typer.Option(min=1, help="Give up after this many seconds.")] = 600,
+    timeout: Annotated[
+        float, typer.Option(min=1, callback=finite, help="Give up after this many seconds.")
+    ] = 600,
 ) -> None:
     """Wait until the stream has processed the replayed days (their ops.replay_manifest offsets),
     or, without --date, everything in the topic now."""
@@ -476,7 +577,7 @@ def wait(
 
     cfg = settings()
     if days:
-        targets = manifest_end_offsets(cfg, [parse_date(day) for day in days])
+        targets = manifest_end_offsets(cfg, [parse_date(day, "--date") for day in days])
         if not targets:
             raise StockstreamError(
                 f"no replay of {', '.join(days)} in ops.replay_manifest", "replay the days first"
@@ -501,7 +602,10 @@ def wait(
 @friendly
 def maintain(
     retain_hours: Annotated[
-        int, typer.Option(min=168, help="VACUUM keeps files younger than this (Delta's floor: 168 hours).")
+        int,
+        typer.Option(
+            min=168, max=876_000, help="VACUUM keeps files younger than this (Delta's floor: 168 hours)."
+        ),
     ] = 168,
 ) -> None:
     """OPTIMIZE (compact small files) and VACUUM every lakehouse table."""
@@ -532,11 +636,10 @@ def render(
     """The six analyses of the gold tables for a range of days: six PNGs and report.html."""
     from stockstream.analyses import render as run_render
 
+    first, last = parse_range(start, end)
     cfg = settings()
-    first, last = parse_date(start), parse_date(end)
-    if last < first:
-        raise typer.BadParameter(f"--end {last} is before --start {first}: swap them")
     folder = out or cfg.reports_dir / f"{first}_{last}"
+    writable_folder(folder, "--out")
     with console.status(f"rendering the six analyses of {first}..{last}..."):
         report = run_render(cfg, first, last, folder)
     for message in report.messages:
@@ -570,15 +673,17 @@ def backfill(
             "again, completed = run every day again (idempotent: the tables stay the same)."
         ),
     ] = Reprocess.failed,
-    timeout: Annotated[float, typer.Option(min=1, help="Stop following after this many seconds.")] = 7200,
+    timeout: Annotated[
+        float, typer.Option(min=1, callback=finite, help="Stop following after this many seconds.")
+    ] = 7200,
 ) -> None:
     """Backfill trading days through Airflow's market_day DAG (one run per day), follow each day to
     the end, and summarise: run state, duration, reconciliation checks, gold rows."""
     from stockstream.orchestration.airflow_api import AirflowApi
     from stockstream.orchestration.backfill import MARKET_DAY, create, follow, plan
 
+    first, last = parse_range(start, end)
     cfg = settings()
-    first, last = parse_date(start), parse_date(end)
     api = AirflowApi(cfg)
     conf = {"source": source.value} if source else {}
     with console.status(f"asking Airflow which days of {first}..{last} to run..."):
@@ -691,10 +796,17 @@ def sql(
     from stockstream.spark import spark_session
     from stockstream.sql import read_only
 
-    if not write and not all(read_only(query) for query in queries):
+    if any(not query.strip() for query in queries):
+        raise typer.BadParameter('a query is empty: give a statement, e.g. "SHOW TABLES IN gold"')
+    refused = [query for query in queries if not read_only(query)]
+    if refused and not write:
+        shown = " ".join(refused[0].split())
+        shown = f"{shown[:60]}..." if len(shown) > 60 else shown
         raise StockstreamError(
-            "this statement may change tables, and `stockstream sql` is read-only by default",
-            "add --write if you mean it (the stream and finalize own the lakehouse's tables)",
+            f'`stockstream sql` is read-only unless --write, and "{shown}" may change a table '
+            "(or holds several statements)",
+            "pass --write to run it (the stream and finalize own the lakehouse's tables); "
+            "give each statement as its own argument",
         )
     spark = spark_session(settings(), "stockstream-sql")
     for query in queries:
@@ -727,6 +839,51 @@ def print_rows(columns: list[str], rows: list[dict[str, object]], fmt: OutputFor
             grid.add_row(*("NULL" if row[c] is None else str(row[c]) for c in columns))
         console.print(grid)
         console.print(f"{len(rows)} row{'s' if len(rows) != 1 else ''}")
+
+
+@app.command()
+@friendly
+def chaos(
+    scenario: Annotated[
+        list[str] | None, typer.Option("--scenario", "-s", help="Run only this scenario (repeatable).")
+    ] = None,
+    reduced: Annotated[bool, typer.Option(help="The small form the test suite runs.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of every random choice (kill moments, steps).")] = 7,
+    report: Annotated[
+        Path | None, typer.Option(help="Write the figures into this file's generated section.")
+    ] = None,
+    keep: Annotated[
+        Path | None, typer.Option(help="Run in this folder and keep it (default: a scratch folder).")
+    ] = None,
+) -> None:
+    """Fault injection on the real broker, stream and lakehouse: each scenario's trials, records,
+    lost, duplicated and recovery time (RELIABILITY.md)."""
+    from stockstream.chaos.run import SCENARIOS
+    from stockstream.chaos.run import chaos as run_chaos
+
+    names = scenario or list(SCENARIOS)
+    unknown = [name for name in names if name not in SCENARIOS]
+    if unknown:
+        raise typer.BadParameter(f"unknown scenario {', '.join(unknown)}: choose from {', '.join(SCENARIOS)}")
+    command = "stockstream chaos " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "stockstream chaos"
+    console.print(f"chaos: {len(names)} scenario(s), {'reduced' if reduced else 'full'}, seed {seed}")
+    figures = run_chaos(
+        names,
+        reduced=reduced,
+        seed=seed,
+        report=report,
+        command=command,
+        keep=keep,
+        on_figure=lambda f: console.print(("ok " if f.ok else "FAILED ") + f.row(), highlight=False),
+    )
+    if report is not None:
+        console.print(f"figures written to {report}")
+    failed = [figure.scenario for figure in figures if not figure.ok]
+    if failed:
+        raise StockstreamError(
+            f"{len(failed)} scenario(s) lost, duplicated or failed a check: {', '.join(failed)}",
+            "read the notes of the table above and the logs under --keep",
+        )
 
 
 if __name__ == "__main__":

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -25,6 +25,8 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         frozen=True,
+        # A validation error would otherwise print every value it was given, the SASL password too.
+        hide_input_in_errors=True,
     )
 
     data_root: Path = Field(
@@ -40,6 +42,23 @@ class Settings(BaseSettings):
     kafka_bootstrap: str | None = Field(
         default=None,
         description="Bootstrap servers of an external cluster; unset means the local broker.",
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT",
+        description="How the clients (replay, admin, the stream) talk to an external cluster; the "
+        "local broker speaks PLAINTEXT on the loopback only (docs/security.md).",
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="SCRAM-SHA-512", description="SASL mechanism of SASL_SSL / SASL_PLAINTEXT."
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="SASL user of the clients.")
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, description="SASL password of the clients (keep it in the git-ignored .env)."
+    )
+    kafka_ssl_cafile: Path | None = Field(
+        default=None,
+        description="PEM file of the CA that signed the brokers' certificates (SSL / SASL_SSL); "
+        "unset: the system's CAs (Python) and the JVM's default truststore (Spark).",
     )
     topic: str = Field(default="transactions", description="Topic the transactions are replayed into.")
     topic_partitions: int = Field(default=6, ge=1, description="Partitions of the transactions topic.")
@@ -111,6 +130,14 @@ class Settings(BaseSettings):
     alert_run_length: int = Field(
         default=5, ge=2, description="Consecutive up-ticks on rising volume that make a run alert."
     )
+    stream_drain_timeout: float = Field(
+        default=15.0,
+        gt=0,
+        le=600,
+        description="Seconds a stopping stream gives its micro-batches in flight to finish before it "
+        "interrupts them (an interrupted batch is redone on restart). The supervisor of "
+        "`stockstream up` kills the job 20 s after that; `stockstream down` waits 10 s more.",
+    )
 
     # Orchestration (the market_day DAG, backfills, reports)
     backfill_max_active_runs: int = Field(
@@ -161,6 +188,22 @@ class Settings(BaseSettings):
                 parsed[key.strip()] = val.strip()
             return parsed
         return value
+
+    @model_validator(mode="after")
+    def _kafka_security(self) -> Self:
+        protocol = self.kafka_security_protocol
+        if protocol != "PLAINTEXT" and not self.kafka_bootstrap:
+            raise ValueError(
+                f"kafka_security_protocol {protocol} needs kafka_bootstrap (an external cluster): the "
+                "local broker speaks PLAINTEXT on the loopback only"
+            )
+        if protocol.startswith("SASL_") and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(
+                f"kafka_security_protocol {protocol} needs kafka_sasl_username and kafka_sasl_password"
+            )
+        if self.kafka_ssl_cafile is not None and not self.kafka_ssl_cafile.is_file():
+            raise ValueError(f"kafka_ssl_cafile {self.kafka_ssl_cafile} is not a file")
+        return self
 
     @field_validator("data_root", "jars_dir", mode="after")
     @classmethod
@@ -243,6 +286,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
             text = ",".join(f"{key}={val}" for key, val in value.items())
         elif isinstance(value, bool):
             text = str(value).lower()
+        elif isinstance(value, SecretStr):
+            text = value.get_secret_value()
         else:
             text = str(value)
         env[f"STOCKSTREAM_{name.upper()}"] = text

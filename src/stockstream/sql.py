@@ -8,9 +8,13 @@ _READ_ONLY = frozenset({"select", "with", "show", "describe", "desc", "explain",
 # What can follow WITH ... or FROM ... and write (e.g. WITH x AS (...) INSERT INTO t SELECT ...).
 _WRITES = re.compile(r"\b(insert|merge|update|delete|overwrite)\b", re.IGNORECASE)
 # Literals, quoted names and comments in one pass, so that whichever starts first wins: a -- inside
-# a literal is text, a quote inside a comment is a comment.
+# a literal is text, a quote inside a comment is a comment. A raw literal (r'...', R"...") ends at
+# its first quote, a backslash in it escapes nothing: read as an ordinary literal, r'\' would
+# hide the statement after it (WITH x AS (SELECT r'\') INSERT INTO t ... --').
 _TOKENS = re.compile(
-    r"(?P<text>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`)|(?P<comment>--[^\n]*|/\*.*?\*/)",
+    r"(?P<text>(?<!\w)[rR]'[^']*'|(?<!\w)[rR]\"[^\"]*\""
+    r"|'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`)"
+    r"|(?P<comment>--[^\n]*|/\*.*?\*/)",
     re.DOTALL,
 )
 

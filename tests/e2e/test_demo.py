@@ -29,6 +29,7 @@ from stockstream.config import PROJECT_ROOT, Settings, settings_env
 from stockstream.market.sources import business_days
 from stockstream.orchestration.days import trailing_window
 from stockstream.services.airflow import AirflowService, airflow_env
+from stockstream.services.listeners import exposed, instance_listeners, listening_addresses
 from stockstream.services.process import wait_until
 from stockstream.tables import (
     BRONZE_TRANSACTIONS,
@@ -178,6 +179,21 @@ def test_airflow_reports_every_component_healthy(demo: Demo) -> None:
     body = requests.get(f"{demo.api}/monitor/health", timeout=10).json()
     for component in ("metadatabase", "scheduler", "dag_processor", "triggerer"):
         assert body[component]["status"] == "healthy", body
+
+
+def test_every_service_listens_on_the_loopback_only(demo: Demo) -> None:
+    """Security default: the broker, the stream's Spark driver, the dashboard and Airflow's four
+    components listen on 127.0.0.1 only, and Airflow's log servers are not started."""
+    s = demo.settings
+    listeners = instance_listeners(s.run_dir)
+    assert exposed(listeners) == [], exposed(listeners)
+    ports = {item.port for item in listeners}
+    assert {s.kafka_port, s.kafka_controller_port, s.dashboard_port, s.airflow_port} <= ports
+    assert s.airflow_worker_log_port not in ports and s.airflow_trigger_log_port not in ports
+    stream_pid = next(
+        int(path.read_text().split()[0]) for path in s.run_dir.glob("*.pid") if path.stem.startswith("stream")
+    )
+    assert any(item.name == "java" for item in listening_addresses([stream_pid])), "the stream's JVM is seen"
 
 
 def test_the_api_is_behind_a_login(demo: Demo) -> None:

@@ -85,3 +85,55 @@ def test_writes_and_several_statements_are_not_read_only(query: str) -> None:
 )
 def test_comment_markers_inside_literals_do_not_hide_a_second_statement(query: str) -> None:
     assert read_only(query) is False
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        # Spark's raw literals: a backslash escapes nothing, so r'\' ends at its second quote. Read
+        # as an ordinary literal, it would hide what follows it from the guard.
+        "WITH x AS (SELECT r'\\') INSERT INTO gold.alerts SELECT 1 --'",
+        "SELECT R'\\' AS a; DROP TABLE t; --'",
+        'WITH x AS (SELECT r"\\") INSERT INTO t SELECT 1 --"',
+        # Statements outside the read-only list, whatever their case or spacing.
+        "CREATE OR REPLACE TEMP VIEW v AS SELECT 1",
+        "create table t using delta location '/tmp/x' as select 1",
+        "REPLACE TABLE t AS SELECT 1",
+        "CACHE TABLE t AS SELECT 1",
+        "REFRESH TABLE gold.alerts",
+        "ADD JAR /tmp/evil.jar",
+        "RESTORE TABLE gold.stock_daily TO VERSION AS OF 1",
+        "CONVERT TO DELTA parquet.`/tmp/x`",
+        "MSCK REPAIR TABLE t",
+        "ANALYZE TABLE gold.alerts COMPUTE STATISTICS",
+        "EXECUTE IMMEDIATE 'DROP TABLE gold.alerts'",
+        "BEGIN DROP TABLE t; END",
+        "DECLARE VARIABLE v INT",
+        "SET VAR v = 1",
+        "RESET",
+        "USE gold",
+        "\n\tdrop\ttable t",
+        # Writes behind a read-only first word.
+        "WITH x AS (SELECT 1)\nINSERT\tINTO t SELECT * FROM x",
+        "WITH x AS (SELECT 1) INSERT OVERWRITE TABLE t SELECT * FROM x",
+        "FROM s INSERT OVERWRITE TABLE t SELECT *",
+        "(WITH x AS (SELECT 1) INSERT INTO t SELECT 1)",
+    ],
+)
+def test_what_spark_would_run_as_a_write_is_refused(query: str) -> None:
+    assert read_only(query) is False
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT r'C:\\data\\' AS path, 'it''s' AS s FROM gold.alerts",
+        "SELECT replace(ticker, '.', '_'), created_at FROM gold.alerts",
+        "SELECT * FROM gold.stock_daily VERSION AS OF 3",
+        "SHOW CREATE TABLE gold.alerts",
+        "EXPLAIN EXTENDED SELECT * FROM gold.alerts",
+        "WITH drop_days AS (SELECT 1 AS n) SELECT n FROM drop_days",
+    ],
+)
+def test_reads_that_mention_writes_in_names_functions_or_raw_literals_run(query: str) -> None:
+    assert read_only(query) is True

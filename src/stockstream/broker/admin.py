@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from contextlib import closing
+from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaConfigurationError, KafkaError, TopicAlreadyExistsError
 
+from stockstream.broker.security import kafka_client_config
 from stockstream.config import Settings
 from stockstream.errors import StockstreamError
 from stockstream.services.process import port_in_use
@@ -16,22 +19,33 @@ from stockstream.services.process import port_in_use
 log = logging.getLogger(__name__)
 
 
-def _admin(bootstrap: str, timeout_ms: int = 5000) -> KafkaAdminClient:
+def _admin(
+    bootstrap: str,
+    timeout_ms: int = 5000,
+    security: Mapping[str, Any] | None = None,
+    bootstrap_timeout_ms: int = 30000,
+) -> KafkaAdminClient:
     return KafkaAdminClient(
         bootstrap_servers=bootstrap,
         client_id="stockstream-admin",
         request_timeout_ms=timeout_ms,
+        bootstrap_timeout_ms=bootstrap_timeout_ms,
+        **(security or {}),
     )
 
 
-def broker_ready(bootstrap: str) -> bool:
+def broker_ready(bootstrap: str, security: Mapping[str, Any] | None = None) -> bool:
     """True when the broker answers a metadata request (False at once when no bootstrap address
-    accepts a connection: the client itself would retry for half a minute)."""
+    accepts a connection: the client itself would retry for half a minute; after 10 s when one
+    does but the client gets no answer, e.g. refused credentials). `security`: the clients'
+    kafka_client_config, for a cluster that wants TLS or SASL."""
     addresses = [item.strip().rpartition(":") for item in bootstrap.split(",") if item.strip()]
     if not any(port.isdigit() and port_in_use(host, int(port)) for host, _, port in addresses):
         return False
     try:
-        with closing(_admin(bootstrap, timeout_ms=2000)) as admin:
+        with closing(
+            _admin(bootstrap, timeout_ms=2000, security=security, bootstrap_timeout_ms=10000)
+        ) as admin:
             admin.list_topics()
         return True
     except KafkaConfigurationError:
@@ -42,11 +56,19 @@ def broker_ready(bootstrap: str) -> bool:
 
 def require_broker(settings: Settings) -> None:
     """Fail fast, with what to do, when no broker answers at the bootstrap address."""
-    if not broker_ready(settings.bootstrap_servers):
+    if not broker_ready(settings.bootstrap_servers, kafka_client_config(settings)):
+        protocol = settings.kafka_security_protocol
         raise StockstreamError(
-            f"no Kafka broker answers at {settings.bootstrap_servers}",
+            f"no Kafka broker answers at {settings.bootstrap_servers}"
+            + (f" over {protocol}" if protocol != "PLAINTEXT" else ""),
             "start it with `stockstream up` (or `make up`), "
-            "or point STOCKSTREAM_KAFKA_BOOTSTRAP at your cluster",
+            "or point STOCKSTREAM_KAFKA_BOOTSTRAP at your cluster"
+            + (
+                "; check STOCKSTREAM_KAFKA_SASL_USERNAME, STOCKSTREAM_KAFKA_SASL_PASSWORD and "
+                "STOCKSTREAM_KAFKA_SSL_CAFILE (the broker's log says why it refused a client)"
+                if protocol != "PLAINTEXT"
+                else ""
+            ),
         )
 
 
@@ -57,7 +79,7 @@ def ensure_topic(settings: Settings, topic: str | None = None, partitions: int |
     wanted = partitions or settings.topic_partitions
     require_broker(settings)
     try:
-        with closing(_admin(settings.bootstrap_servers)) as admin:
+        with closing(_admin(settings.bootstrap_servers, security=kafka_client_config(settings))) as admin:
             try:
                 admin.create_topics([NewTopic(name=name, num_partitions=wanted, replication_factor=1)])
                 log.info("created topic %s with %d partitions", name, wanted)
@@ -93,4 +115,5 @@ def _consumer(settings: Settings) -> KafkaConsumer:
         client_id="stockstream-admin",
         enable_auto_commit=False,
         request_timeout_ms=10000,
+        **kafka_client_config(settings),
     )

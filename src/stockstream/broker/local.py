@@ -16,9 +16,17 @@ from stockstream.services.process import ManagedProcess, port_in_use
 
 log = logging.getLogger(__name__)
 
+STOP_TIMEOUT = 30.0
+"""Seconds from SIGTERM to SIGKILL of the broker. Its controlled shutdown (every log flushed, the
+clean-shutdown marker written) took 1-2 s with 110,000 records in 6 partitions on a busy 2-core
+machine; a kill would cost a log recovery on the next start."""
+
 _LOG4J2 = """\
 # Written by stockstream: the broker logs to stdout, which the launcher appends to {log}.
 status = warn
+# Log4j's own shutdown hook would stop logging while Kafka's shutdown hook still runs, and the log
+# would end before it says the logs were flushed and closed ("Shutdown complete. (kafka.log.LogManager)").
+shutdownHook = disable
 appender.console.type = Console
 appender.console.name = STDOUT
 appender.console.layout.type = PatternLayout
@@ -180,7 +188,9 @@ class LocalBroker:
         self.process.wait_healthy(lambda: broker_ready(self.bootstrap), timeout=s.start_timeout)
 
     def stop(self) -> bool:
-        return self.process.stop(timeout=30.0)
+        """SIGTERM: Kafka's controlled shutdown flushes every log and marks the shutdown clean, so
+        the next start skips log recovery. True when the broker was running."""
+        return self.process.stop(timeout=STOP_TIMEOUT)
 
     def is_running(self) -> bool:
         return self.process.is_running()

@@ -14,6 +14,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from kafka.producer.future import RecordMetadata
 
+from stockstream.broker.security import kafka_client_config
 from stockstream.config import Settings
 from stockstream.errors import StockstreamError
 from stockstream.market.transactions import Transaction
@@ -98,6 +99,7 @@ def producer(settings: Settings) -> KafkaProducer:
             compression_type="gzip",
             max_in_flight_requests_per_connection=5,
             request_timeout_ms=30000,
+            **kafka_client_config(settings),
         )
     except KafkaError as exc:
         raise StockstreamError(

@@ -31,6 +31,12 @@ RAW_SCHEMA = StructType(
 MAX_PAYLOAD_BYTES = 16 * 1024
 EARLIEST_EVENT = "2000-01-01 00:00:00"
 FUTURE_TOLERANCE = "INTERVAL 1 DAY"
+# The largest price and volume silver accepts: gold sums price x volume exactly in DECIMAL
+# (gold.py: a price must fit decimal(18,8), so stay below 10^10), and a day's volumes in BIGINT.
+# A value beyond them would pass silver and then fail every retry of the batch's gold rebuild
+# (ANSI overflow), stopping the stream; 10^12 shares a trade leaves room for millions a day.
+MAX_PRICE = 1e10  # 10^10, as the details say
+MAX_VOLUME = 10**12
 
 DIM_COLUMNS = ("name", "sector", "industry", "country", "exchange", "exchange_timezone")
 SILVER_COLUMNS = (
@@ -87,6 +93,30 @@ class Rule:
     detail: Column
 
 
+def _end_of_nested(text: str) -> int | None:
+    """Index just after the object or array that `text` starts with, found by counting brackets
+    outside strings (no recursion); None when it never closes."""
+    depth = 0
+    in_string = escaped = False
+    for i, char in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return None
+
+
 @pandas_udf(BooleanType())  # type: ignore[call-overload, untyped-decorator]
 def single_json_value(texts: pd.Series) -> pd.Series:
     """True when a text is exactly one JSON value and nothing after it (null text: true, other
@@ -97,11 +127,19 @@ def single_json_value(texts: pd.Series) -> pd.Series:
     def single(text: object) -> bool:
         if not isinstance(text, str):
             return True
+        text = text.lstrip()
         try:
-            _, end = decoder.raw_decode(text.lstrip())
+            _, end = decoder.raw_decode(text)
         except ValueError:
             return True  # not JSON at all: the corrupt-record rule reports it
-        return not text.lstrip()[end:].strip()
+        except RecursionError:
+            # Nested deeper than Python's decoder recurses (~1000 levels; Spark's parser may
+            # still accept it): an exception here would fail the batch on every retry.
+            found = _end_of_nested(text)
+            if found is None:
+                return True
+            end = found
+        return not text[end:].strip()
 
     return texts.map(single).astype(bool)
 
@@ -109,7 +147,8 @@ def single_json_value(texts: pd.Series) -> pd.Series:
 def parse(bronze: DataFrame) -> DataFrame:
     """bronze rows plus `raw`: the JSON value parsed once into strings (null when not an object)."""
     text = F.col("value").cast("string")
-    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT}
+    # Spark's JSON reader accepts single-quoted strings by default: they are not JSON.
+    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT, "allowSingleQuotes": "false"}
     return bronze.withColumn("raw", F.from_json(text, RAW_SCHEMA, options))
 
 
@@ -129,8 +168,11 @@ def _typed(parsed: DataFrame) -> DataFrame:
         F.octet_length("value").alias("_bytes"),
         F.coalesce(F.is_valid_utf8(text), F.lit(False)).alias("_utf8"),
         # Arrow refuses invalid UTF-8 on its way to Python: those records go as null (the UTF-8
-        # rule rejects them), or one poisoned record would stop the stream.
-        single_json_value(F.when(F.is_valid_utf8(text), text)).alias("_single"),
+        # rule rejects them), or one poisoned record would stop the stream. Oversized ones too:
+        # their rule comes first, and megabytes of them need not cross to Python.
+        single_json_value(
+            F.when(F.is_valid_utf8(text) & (F.octet_length("value") <= MAX_PAYLOAD_BYTES), text)
+        ).alias("_single"),
         _raw("price").try_cast("double").alias("_price"),
         _raw("volume").try_cast("bigint").alias("_volume"),
         _raw("timestamp").try_cast("timestamp").alias("_event_time"),
@@ -144,6 +186,11 @@ def rules() -> list[Rule]:
         Rule(Reason.MISSING_FIELD, _raw(name).isNull(), F.lit(f"field {name} is missing or null"))
         for name in REQUIRED_FIELDS
     ]
+    # A blank txn_id is as good as none: every record carrying one would collapse into the first
+    # (silver de-duplicates on it) and the others vanish as duplicates.
+    missing.insert(
+        1, Rule(Reason.MISSING_FIELD, _raw("txn_id").rlike(r"^\s*$"), F.lit("field txn_id is empty"))
+    )
 
     def wrong(name: str, typed: Column, expected: str, ok: Column | None = None) -> Rule:
         bad = typed.isNull() if ok is None else (typed.isNull() | ~ok)
@@ -195,7 +242,17 @@ def rules() -> list[Rule]:
         ),
         *missing,
         wrong("price", F.col("_price"), "a finite number", _finite(F.col("_price"))),
+        Rule(
+            Reason.WRONG_TYPE,
+            F.col("_price") >= MAX_PRICE,
+            F.concat(F.lit("field price must be below 10^10, got "), F.substring(_raw("price"), 1, 80)),
+        ),
         wrong("volume", F.col("_volume"), "an integer"),
+        Rule(
+            Reason.WRONG_TYPE,
+            F.col("_volume") >= MAX_VOLUME,
+            F.concat(F.lit("field volume must be below 10^12, got "), F.substring(_raw("volume"), 1, 80)),
+        ),
         wrong("timestamp", F.col("_event_time"), "an ISO-8601 timestamp"),
         Rule(
             Reason.NON_POSITIVE_PRICE,

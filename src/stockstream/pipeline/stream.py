@@ -8,6 +8,9 @@
 - minute_bars: silver (Delta stream) -> 1-minute windows closed by a watermark -> MERGE.
 - alerts: silver (Delta stream) -> per-ticker pattern detection (applyInPandasWithState) ->
   insert-only MERGE on alert_id.
+
+SIGTERM or Ctrl-C stops the job at a batch boundary (pipeline/drain.py): each query finishes the
+micro-batch it is in and starts no other, within settings.stream_drain_timeout.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
 
+from stockstream.broker.security import spark_kafka_options
 from stockstream.completion import SILVER_QUERY, processed_offsets
 from stockstream.config import Settings
 from stockstream.errors import StockstreamError
@@ -31,6 +35,8 @@ from stockstream.pipeline import gold
 from stockstream.pipeline.alerts import Params, detect_alerts
 from stockstream.pipeline.bronze import to_bronze
 from stockstream.pipeline.daily import write_daily_gold, write_minute_bars
+from stockstream.pipeline.data_loss import check_data_loss, mentions_data_loss
+from stockstream.pipeline.drain import Drainable, ForeachBatchTracker, QueryStop, drain
 from stockstream.pipeline.progress import (
     PROGRESS_SCHEMA,
     ProgressListener,
@@ -40,7 +46,7 @@ from stockstream.pipeline.progress import (
 )
 from stockstream.pipeline.silver import first_per_txn, quarantine_records, valid_records, validate
 from stockstream.pipeline.writes import append_once, checkpoint_app_id, insert_new
-from stockstream.signals import sigterm_raises
+from stockstream.signals import StopRequest
 from stockstream.spark import spark_session
 from stockstream.tables import (
     ACTION_DAILY,
@@ -79,7 +85,17 @@ STREAM_TABLES = (
     STREAM_PROGRESS,
 )
 HEARTBEAT_SECONDS = 5
+POLL_SECONDS = 0.25
+"""How often the job's main thread looks for a stop request (a signal only sets a flag)."""
 STAGES = ("bronze", "silver", "minute_bars", "alerts")
+STAGE_TABLES = {
+    "bronze": BRONZE_TRANSACTIONS,
+    "silver": SILVER_TRANSACTIONS,
+    "minute_bars": MINUTE_BARS,
+    "alerts": ALERTS,
+}
+"""The table whose checkpoint each query keeps."""
+FOREACH_BATCH_STAGES = ("silver", "minute_bars", "alerts")
 
 
 @dataclass
@@ -89,10 +105,6 @@ class StreamSummary:
     batches: int = 0
     input_rows: int = 0
     per_query: dict[str, int] = field(default_factory=dict)
-
-
-class Stopped(Exception):
-    """SIGTERM asked the job to stop."""
 
 
 # --- sources -------------------------------------------------------------------------------------
@@ -107,6 +119,7 @@ def kafka_source(spark: SparkSession, settings: Settings) -> DataFrame:
         .option("subscribe", settings.topic)
         .option("startingOffsets", "earliest")
         .option("failOnDataLoss", "true")
+        .options(**spark_kafka_options(settings))
     )
     if settings.max_offsets_per_trigger is not None:
         reader = reader.option("maxOffsetsPerTrigger", str(settings.max_offsets_per_trigger))
@@ -124,6 +137,12 @@ def _trigger(writer: Any, settings: Settings, available_now: bool) -> Any:
         if available_now
         else writer.trigger(processingTime=settings.trigger_interval)
     )
+
+
+def _foreach_batch(
+    writer: Any, name: str, function: Callable[[Any, int], None], tracker: ForeachBatchTracker | None
+) -> Any:
+    return writer.foreachBatch(tracker.track(name, function) if tracker is not None else function)
 
 
 # --- bronze --------------------------------------------------------------------------------------
@@ -238,15 +257,19 @@ class SilverBatch:
 
 
 def start_silver(
-    spark: SparkSession, settings: Settings, available_now: bool, on_offsets: Any = None
+    spark: SparkSession,
+    settings: Settings,
+    available_now: bool,
+    on_offsets: Any = None,
+    tracker: ForeachBatchTracker | None = None,
 ) -> StreamingQuery:
     """bronze -> silver, quarantine and the daily gold tables (foreachBatch)."""
     writer = (
         delta_source(spark, settings, BRONZE_TRANSACTIONS)
         .writeStream.queryName(SILVER_QUERY)
         .option("checkpointLocation", str(table(SILVER_TRANSACTIONS).checkpoint(settings)))
-        .foreachBatch(SilverBatch(settings, on_offsets))
     )
+    writer = _foreach_batch(writer, SILVER_QUERY, SilverBatch(settings, on_offsets), tracker)
     query: StreamingQuery = _trigger(writer, settings, available_now).start()
     return query
 
@@ -258,7 +281,9 @@ def _batch_dates(frame: DataFrame) -> list[date]:
     return [row[0] for row in frame.select("trade_date").distinct().collect()]
 
 
-def start_minute_bars(spark: SparkSession, settings: Settings, available_now: bool) -> StreamingQuery:
+def start_minute_bars(
+    spark: SparkSession, settings: Settings, available_now: bool, tracker: ForeachBatchTracker | None = None
+) -> StreamingQuery:
     """silver -> gold.minute_bars: 1-minute event-time windows, emitted once the watermark
     (settings.minute_bar_watermark) closes them, merged on (ticker, window_start)."""
     live = delta_source(spark, settings, SILVER_TRANSACTIONS).withWatermark(
@@ -277,13 +302,15 @@ def start_minute_bars(spark: SparkSession, settings: Settings, available_now: bo
         .writeStream.queryName("minute_bars")
         .outputMode("append")
         .option("checkpointLocation", str(table(MINUTE_BARS).checkpoint(settings)))
-        .foreachBatch(write)
     )
+    writer = _foreach_batch(writer, "minute_bars", write, tracker)
     query: StreamingQuery = _trigger(writer, settings, available_now).start()
     return query
 
 
-def start_alerts(spark: SparkSession, settings: Settings, available_now: bool) -> StreamingQuery:
+def start_alerts(
+    spark: SparkSession, settings: Settings, available_now: bool, tracker: ForeachBatchTracker | None = None
+) -> StreamingQuery:
     """silver -> gold.alerts: stateful pattern detection per ticker, inserted once per alert_id."""
     params = Params(settings.alert_baseline_trades, settings.alert_spike_factor, settings.alert_run_length)
     alerts_path = table(ALERTS).path(settings)
@@ -309,8 +336,8 @@ def start_alerts(spark: SparkSession, settings: Settings, available_now: bool) -
         .writeStream.queryName("alerts")
         .outputMode("append")
         .option("checkpointLocation", str(table(ALERTS).checkpoint(settings)))
-        .foreachBatch(write)
     )
+    writer = _foreach_batch(writer, "alerts", write, tracker)
     query: StreamingQuery = _trigger(writer, settings, available_now).start()
     return query
 
@@ -357,7 +384,8 @@ class StatusFile:
         for partition, offset in batch.items():
             self.offsets[partition] = max(offset, self.offsets.get(partition, 0))
 
-    def write(self, state: str) -> None:
+    def write(self, state: str, error: str | None = None) -> None:
+        """Rewrite the file; `error` says why a run failed (state "failed")."""
         queries = {
             name: {
                 "batch_id": row["batch_id"],
@@ -381,6 +409,7 @@ class StatusFile:
                 "updated_at": datetime.now(UTC).isoformat(),
                 "queries": queries,
                 "silver_offsets": {str(p): o for p, o in sorted(self.offsets.items())},
+                "error": error,
             },
         )
 
@@ -391,25 +420,44 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def run(settings: Settings, available_now: bool = False, stages: tuple[str, ...] = STAGES) -> StreamSummary:
-    """Run the job: until everything available is processed, or until stopped (Ctrl-C, SIGTERM).
-    A query that fails stops the job with an error (the supervisor restarts it). `stages` names
-    the queries to run, in pipeline order (tests of one stage run only it)."""
-    with single_instance(settings):
-        spark = spark_session(settings, "stockstream-stream", create_tables=STREAM_TABLES)
+    """Run the job: until everything available is processed, or until stopped (Ctrl-C, SIGTERM),
+    at a batch boundary (see stop_queries). A query that fails stops the job with an error (the
+    supervisor restarts it). `stages` names the queries to run, in pipeline order (tests of one
+    stage run only it). A Spark session this call creates, it stops at the end."""
+    from pyspark.sql import SparkSession
+
+    with single_instance(settings), StopRequest() as stop:
         listener = ProgressListener()
-        spark.streams.addListener(listener)
         status = StatusFile(settings, listener, processed_offsets(settings))
         status.write("starting")
+        if "bronze" in stages:
+            refuse_data_loss(settings, status)
+        owns_session = SparkSession.getActiveSession() is None
+        spark = spark_session(settings, "stockstream-stream", create_tables=STREAM_TABLES)
+        # A new SparkContext installs PySpark's SIGINT handler, which cancels every Spark job at
+        # once: Ctrl-C is a stop request like SIGTERM.
+        stop.listen()
+        spark.streams.addListener(listener)
         queries: list[StreamingQuery] = []
+        tracker = ForeachBatchTracker()
+        starters = _starters(status, tracker)
+        failure: str | None = None
         try:
-            with sigterm_raises(Stopped):
-                if available_now:
-                    _run_once(spark, settings, status, stages, queries)
-                else:
-                    _run_forever(spark, settings, status, listener, stages, queries=queries)
+            if available_now:
+                _run_once(spark, settings, starters, stages, queries, stop=stop)
+            else:
+                _run_forever(
+                    spark, settings, status, listener, stages, starters=starters, queries=queries, stop=stop
+                )
+        except Exception as exc:
+            explained = explain_failure(settings, exc)
+            failure = status_error(explained)
+            if explained is exc:
+                raise
+            raise explained from exc
         finally:
-            for query in spark.streams.active:
-                query.stop()
+            status.write("stopping")
+            stop_queries(spark, settings, queries, stop, tracker)
             history = [progress_row(p) for query in queries for p in query.recentProgress]
             if available_now:
                 # The listener hears of a batch asynchronously, maybe after its query ended: write
@@ -419,37 +467,159 @@ def run(settings: Settings, available_now: bool = False, stages: tuple[str, ...]
                 write_progress(spark, settings, done)
             else:
                 write_progress(spark, settings, listener.take())
-            status.write("stopped")
+            status.write("failed" if failure else "stopped", failure)
+        if owns_session:
+            spark.stop()
         return _summary(history)
 
 
-def _starters(status: StatusFile) -> dict[str, Callable[[SparkSession, Settings, bool], StreamingQuery]]:
+def refuse_data_loss(settings: Settings, status: StatusFile) -> None:
+    """Fail before Spark starts when the topic no longer holds records bronze has still to read
+    (retention overtook the stream): the status file and the error name the offsets lost, and
+    each restart by the supervisor fails the same way, cheaply, until the loss is dealt with."""
+    loss = check_data_loss(settings)
+    if loss is not None:
+        error = loss.error()
+        status.write("failed", str(error))
+        raise error
+
+
+def explain_failure(settings: Settings, error: Exception) -> Exception:
+    """A failed query's error, or, when the Kafka source found records missing, a
+    StockstreamError naming the offsets lost and what to do."""
+    if not mentions_data_loss(error):
+        return error
+    loss = check_data_loss(settings)
+    if loss is not None:
+        return loss.error()
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    return StockstreamError(
+        f"DATA LOSS: the Kafka source of {settings.topic} found records missing: {first_line}",
+        "nothing after the gap is processed; the stream log has Spark's full report of the offsets",
+    )
+
+
+def status_error(error: Exception, limit: int = 1000) -> str:
+    """What the status file says of a failure: a StockstreamError whole (its hint included), any
+    other error's first line (a Java stack trace stays in the log)."""
+    text = str(error) if isinstance(error, StockstreamError) else (str(error).strip().splitlines() or [""])[0]
+    text = text or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def stop_queries(
+    spark: SparkSession,
+    settings: Settings,
+    queries: list[StreamingQuery],
+    stop: StopRequest,
+    tracker: ForeachBatchTracker,
+) -> list[QueryStop]:
+    """Stop every running query at a batch boundary, within settings.stream_drain_timeout.
+
+    Each query finishes the batch it is executing and starts no other (pipeline/drain.py). They are
+    all watched at once rather than upstream first: the order does not matter for consistency, as
+    a query commits its own checkpoint and reads only what its upstream has committed, so bronze,
+    silver and the live queries each stop at a boundary of their own and a restart continues each
+    from its checkpoint; together, the drain lasts as long as the longest batch in flight, not the
+    sum. A second Ctrl-C or SIGTERM interrupts what still runs."""
+    # Spark's list of active queries includes those still initialising (isActive is False then).
+    active = {query.id: query for query in spark.streams.active}
+    mine = [query for query in queries if query.id in active]
+    # Pipeline order first; a query this job did not start (none today) after them.
+    running = mine + [query for key, query in active.items() if key not in {q.id for q in mine}]
+    if not running:
+        return []
+    budget = settings.stream_drain_timeout
+    signals = len(stop.received)  # none when a query failed: then the first signal interrupts
+    log.info(
+        "stopping the stream%s: %s finish the micro-batch in flight, up to %gs%s",
+        f" ({' then '.join(stop.received)})" if signals else "",
+        ", ".join(query.name or str(query.id) for query in running),
+        budget,
+        "" if stop.hurried else f" (Ctrl-C or SIGTERM{' again' if signals else ''} interrupts them)",
+    )
+    began = time.monotonic()
+    checkpoints = {name: table(name_of).checkpoint(settings) for name, name_of in STAGE_TABLES.items()}
+    stops = drain(
+        running,
+        checkpoints,
+        budget,
+        executing=_executing(spark, tracker),
+        # A query's thread leaves Spark's active list when it ends.
+        finished=lambda query: query.id not in {active.id for active in spark.streams.active},
+        hurry=lambda: stop.hurried or len(stop.received) > signals,
+    )
+    log.info("stream stopped in %.1fs", time.monotonic() - began)
+    return stops
+
+
+def _executing(spark: SparkSession, tracker: ForeachBatchTracker) -> Callable[[Drainable], bool]:
+    """Whether a query is executing its batch, past Spark's last check before a batch runs: the
+    foreachBatch queries when inside their function; bronze when a Spark job of its run is running
+    (its Kafka source and Delta sink start none before the batch executes). Any other: never (the
+    drain then halts it between triggers)."""
+    jobs = spark.sparkContext.statusTracker()
+
+    def executing(query: Drainable) -> bool:
+        if query.name in FOREACH_BATCH_STAGES:
+            return tracker.inside(query.name) is not None
+        if query.name == "bronze":
+            active = set(jobs.getActiveJobsIds())
+            return any(job in active for job in jobs.getJobIdsForGroup(str(query.runId)))
+        return False
+
+    return executing
+
+
+def _await(spark: SparkSession, query: StreamingQuery, stop: StopRequest) -> bool:
+    """Wait until the query ends (True) or a stop is requested (False); raises its failure.
+    awaitTermination(timeout) says True for a query still initialising too (it answers "not
+    active"): its thread is over once Spark no longer lists it."""
+    while not stop.requested:
+        ended = query.awaitTermination(POLL_SECONDS)  # type: ignore[arg-type]  # seconds, a float is fine
+        if ended and query.id not in {q.id for q in spark.streams.active}:
+            return True
+    return False
+
+
+Starter = Callable[["SparkSession", Settings, bool], "StreamingQuery"]
+
+
+def _starters(status: StatusFile, tracker: ForeachBatchTracker) -> dict[str, Starter]:
     return {
         "bronze": start_bronze,
-        "silver": lambda spark, settings, now: start_silver(spark, settings, now, status.silver_offsets),
-        "minute_bars": start_minute_bars,
-        "alerts": start_alerts,
+        "silver": lambda spark, settings, now: start_silver(
+            spark, settings, now, status.silver_offsets, tracker
+        ),
+        "minute_bars": lambda spark, settings, now: start_minute_bars(spark, settings, now, tracker),
+        "alerts": lambda spark, settings, now: start_alerts(spark, settings, now, tracker),
     }
 
 
 def _run_once(
     spark: SparkSession,
     settings: Settings,
-    status: StatusFile,
+    starters: dict[str, Starter],
     stages: tuple[str, ...],
     queries: list[StreamingQuery],
+    *,
+    stop: StopRequest,
 ) -> None:
     """availableNow: each stage processes what the previous one produced, in order; the two live
-    queries (both read silver) run side by side. `queries` gets each query started."""
-    starters = _starters(status)
+    queries (both read silver) run side by side. `queries` gets each query started. A stop request
+    returns at once (the caller stops what runs) and starts no further stage."""
     for stage in ("bronze", "silver"):
-        if stage in stages:
+        if stage in stages and not stop.requested:
             queries.append(starters[stage](spark, settings, True))
-            queries[-1].awaitTermination()
+            if not _await(spark, queries[-1], stop):
+                return
+    if stop.requested:
+        return
     live = [starters[stage](spark, settings, True) for stage in ("minute_bars", "alerts") if stage in stages]
     queries.extend(live)
     for query in live:
-        query.awaitTermination()
+        if not _await(spark, query, stop):
+            return
 
 
 def _run_forever(
@@ -459,21 +629,30 @@ def _run_forever(
     listener: ProgressListener,
     stages: tuple[str, ...],
     *,
+    starters: dict[str, Starter],
     queries: list[StreamingQuery],
+    stop: StopRequest,
 ) -> None:
-    starters = _starters(status)
+    """Start the queries and watch them until a stop is requested; rewrite the status file and
+    flush the progress rows every HEARTBEAT_SECONDS."""
+    if stop.requested:  # while Spark was starting
+        return
     queries.extend(starters[stage](spark, settings, False) for stage in STAGES if stage in stages)
     log.info("streaming: %s", ", ".join(q.name for q in queries))
+    beat = 0.0
     try:
-        while True:
-            status.write("running")
-            write_progress(spark, settings, listener.take())
-            # Raises the failure of a query that died; a clean stop of one ends the job too.
-            if spark.streams.awaitAnyTermination(int(HEARTBEAT_SECONDS)):
+        while not stop.requested:
+            if time.monotonic() >= beat:
+                status.write("running")
+                write_progress(spark, settings, listener.take())
+                beat = time.monotonic() + HEARTBEAT_SECONDS
+            # Raises the failure of a query that died; a clean stop of one ends the job too. A
+            # signal only sets the stop flag, so this returns within POLL_SECONDS of it.
+            if spark.streams.awaitAnyTermination(POLL_SECONDS):  # type: ignore[arg-type]  # as above
                 stopped = [q.name for q in queries if not q.isActive]
                 raise StockstreamError(f"streaming queries stopped: {', '.join(stopped)}")
-    except (KeyboardInterrupt, Stopped):
-        log.info("stopping the stream")
+    except KeyboardInterrupt:  # Ctrl-C where no handler of ours listens (not the main thread)
+        log.info("interrupted")
 
 
 def _summary(history: list[dict[str, Any]]) -> StreamSummary:

@@ -42,6 +42,9 @@ def airflow_env(settings: Settings) -> dict[str, str]:
             "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
         ),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+        # Explicit, so that an AIRFLOW__ variable or airflow.cfg left from elsewhere cannot turn the
+        # login off: the UI and the API always ask for the generated password.
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
         "AIRFLOW__CORE__PARALLELISM": str(settings.airflow_parallelism),
         "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(settings.airflow_parallelism),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{url}/execution/",
@@ -54,6 +57,8 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        # Off, and on the configured host should someone turn it on (Airflow's default: 0.0.0.0).
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": settings.host,
         # Tasks run stockstream code: the same settings, the venv's tools first on PATH.
         **settings_env(settings),
         "PATH": f"{settings.venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",

@@ -135,6 +135,13 @@ class ManagedProcess:
         for proc in list(alive):
             with contextlib.suppress(psutil.NoSuchProcess):
                 stragglers.update(proc.children(recursive=True))
+        if stragglers:
+            log.warning(
+                "%s did not stop within %gs of SIGTERM: killing %s",
+                self.name,
+                timeout,
+                ", ".join(f"pid {proc.pid}" for proc in stragglers),
+            )
         for proc in stragglers:
             _signal(proc, signal.SIGKILL)
         psutil.wait_procs(list(stragglers), timeout=10)

@@ -16,6 +16,7 @@ import psutil
 from kafka.errors import KafkaError
 
 from stockstream.broker.admin import broker_ready, end_offsets
+from stockstream.broker.security import kafka_client_config
 from stockstream.config import Settings, settings_env
 from stockstream.services.process import ManagedProcess
 
@@ -23,8 +24,13 @@ log = logging.getLogger(__name__)
 
 STALE_AFTER = 60.0
 """Seconds without a status update after which a running job counts as stuck (it writes every 10 s)."""
-STOP_TIMEOUT = 35.0
-"""Seconds `stop()` gives the supervisor: its own 25 s from SIGTERM to SIGKILL of the job, plus slack."""
+JOB_EXIT_SECONDS = 20.0
+"""What the job needs after its drain (settings.stream_drain_timeout): the last progress rows (a
+small Delta append), the status file, Spark's shutdown; a few seconds, up to 20 on a 2-core machine
+that is busy. The supervisor's grace from SIGTERM to SIGKILL is the sum."""
+SUPERVISOR_EXIT_SECONDS = 10.0
+"""What the supervisor needs after its grace: sweeping the job's process group, exiting. `stop()`
+waits for the supervisor that much longer than its grace."""
 NOT_RUNNING = "not running"
 NO_STATUS = "starting: no status from this run yet"
 CLOCK_SLACK = timedelta(seconds=1)
@@ -51,6 +57,7 @@ class StreamStatus:
     updated_at: datetime
     queries: dict[str, QueryProgress]
     silver_offsets: dict[int, int]
+    error: str | None = None  # why the run failed (state "failed"), with what to do
 
 
 def _timestamp(value: object) -> datetime | None:
@@ -124,6 +131,7 @@ def parse_status(text: str) -> StreamStatus | None:
         updated_at=updated_at,
         queries=parsed_queries,
         silver_offsets=_offsets(raw.get("silver_offsets")),
+        error=error if isinstance(error := raw.get("error"), str) and error.strip() else None,
     )
 
 
@@ -144,9 +152,14 @@ def unhealthy_reason(
 ) -> str | None:
     """Why a running service is not healthy, or None when it is: the status must come from this
     run (not older than the process), from a live job (one of job_pids, when given), say
-    "running" and be younger than max_age seconds."""
+    "running" and be younger than max_age seconds. A failed job's reason is given whole (on one
+    line): the supervisor restarts it, but a failure such as data loss stays until dealt with."""
     if status is None or status.started_at < process_started - CLOCK_SLACK:
         return NO_STATUS
+    if status.state == "failed":
+        gone = job_pids is not None and status.pid is not None and status.pid not in job_pids
+        reason = " ".join((status.error or "no reason recorded: see the stream log").split())
+        return f"job failed{' (restarting)' if gone else ''}: {reason}"
     if job_pids is not None and status.pid is not None and status.pid not in job_pids:
         return f"job restarting (pid {status.pid} is gone)"
     if status.state != "running":
@@ -204,6 +217,8 @@ class StreamService:
                 "stockstream.services.supervise",
                 "--name",
                 self.name,
+                "--grace",
+                f"{self.grace:g}",
                 "--",
                 *command,
             ],
@@ -212,6 +227,16 @@ class StreamService:
             # Unbuffered, so the log shows a crash's last words before the restart.
             env={**settings_env(settings), "PYTHONUNBUFFERED": "1"},
         )
+
+    @property
+    def grace(self) -> float:
+        """Seconds the supervisor gives the job from SIGTERM to SIGKILL: the job's drain plus its exit."""
+        return self.settings.stream_drain_timeout + JOB_EXIT_SECONDS
+
+    @property
+    def stop_timeout(self) -> float:
+        """Seconds `stop()` waits for the supervisor: its grace plus its own exit."""
+        return self.grace + SUPERVISOR_EXIT_SECONDS
 
     @property
     def log_path(self) -> Path:
@@ -227,12 +252,13 @@ class StreamService:
         pid = self.process.pid()
         if pid is None:
             return False
-        # SIGTERM to the supervisor alone: it stops the job first and sweeps up after it, so
-        # Spark's JVM is not killed under a driver that is still stopping its queries.
+        # SIGTERM to the supervisor alone: it stops the job first (the job lets its micro-batches
+        # in flight finish) and sweeps up after it, so Spark's JVM is not killed under a driver
+        # that is still stopping its queries.
         with contextlib.suppress(psutil.NoSuchProcess, psutil.TimeoutExpired):
             supervisor = psutil.Process(pid)
             supervisor.terminate()
-            supervisor.wait(timeout=STOP_TIMEOUT)
+            supervisor.wait(timeout=self.stop_timeout)
         # Whatever outlived that is stopped as a tree (and the pid file goes).
         self.process.stop(timeout=5)
         return True
@@ -266,7 +292,7 @@ class StreamService:
 
     def lag(self, status: StreamStatus) -> int | None:
         """Records silver has still to process; None when the broker does not answer."""
-        if not broker_ready(self.settings.bootstrap_servers):
+        if not broker_ready(self.settings.bootstrap_servers, kafka_client_config(self.settings)):
             return None
         try:
             ends = end_offsets(self.settings)

@@ -1,0 +1,136 @@
+"""silver validation against the records the malformed-input fuzzer (stockstream.chaos.malformed)
+found wrongly judged: nesting deeper than Python's JSON decoder recurses (the pandas UDF raised
+RecursionError and failed the batch on every retry), single-quoted "JSON" (Spark's reader took it),
+a blank txn_id (records collapsed into one as duplicates), and prices or volumes silver took but
+gold cannot sum (ANSI overflow in the gold rebuild, again on every retry)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+import pytest
+from pyspark.sql import DataFrame, SparkSession
+
+from stockstream.pipeline import gold
+from stockstream.pipeline.silver import MAX_PRICE, MAX_VOLUME, _end_of_nested, valid_records, validate
+
+pytestmark = pytest.mark.unit
+
+BRONZE_SCHEMA = (
+    "key string, value binary, topic string, partition int, offset bigint, "
+    "kafka_timestamp timestamp, ingest_time timestamp, ingest_date date"
+)
+DIM_SCHEMA = (
+    "ticker string, name string, sector string, industry string, country string, currency string, "
+    "exchange string, exchange_timezone string"
+)
+MOMENT = datetime(2026, 10, 6, 20)
+
+
+def record(**fields: Any) -> bytes:
+    body = {
+        "txn_id": "t",
+        "ticker": "AAPL",
+        "timestamp": "2026-10-06T15:30:00.000Z",
+        "price": 187.25,
+        "volume": 100,
+        "action": "BUY",
+        "currency": "USD",
+        "schema_version": 1,
+        **fields,
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def nested(depth: int, txn_id: str, after: bytes = b"") -> bytes:
+    """A valid record with an extra field `depth` arrays deep (the record's object adds one level)."""
+    return record(txn_id=txn_id)[:-1] + b',"x":' + b"[" * depth + b"]" * depth + b"}" + after
+
+
+def raw_price(text: str, txn_id: str) -> bytes:
+    return record(txn_id=txn_id, price="@").replace(b'"@"', text.encode())
+
+
+def raw_volume(text: str, txn_id: str) -> bytes:
+    return record(txn_id=txn_id, volume="@").replace(b'"@"', text.encode())
+
+
+# offset -> (value, reason, detail); reason None: valid.
+CASES: dict[int, tuple[bytes, str | None, str | None]] = {
+    # Python's decoder gives up near 1000 levels, Spark's at 1000: both sides of each limit.
+    0: (nested(900, "n900"), None, None),
+    1: (nested(995, "n995"), None, None),
+    2: (nested(999, "n999"), None, None),
+    3: (nested(995, "n995-glued", b'{"a":1}'), "unparseable_json", None),
+    4: (nested(1000, "n1000"), "unparseable_json", None),
+    5: (nested(5000, "n5000"), "unparseable_json", None),
+    6: (record(txn_id="sq").replace(b'"', b"'"), "unparseable_json", None),
+    7: (record(currency="@").replace(b'"@"', b"'USD'"), "unparseable_json", None),
+    8: (record(txn_id=""), "missing_field", "field txn_id is empty"),
+    9: (record(txn_id=" \t\n"), "missing_field", "field txn_id is empty"),
+    10: (raw_price("1e10", "p-max"), "wrong_type", "field price must be below 10^10, got 1.0E10"),
+    11: (raw_price("1e300", "p-huge"), "wrong_type", "field price must be below 10^10, got 1.0E300"),
+    12: (raw_price("9999999999.99", "p-below"), None, None),
+    13: (
+        raw_volume(str(MAX_VOLUME), "v-max"),
+        "wrong_type",
+        "field volume must be below 10^12, got 1000000000000",
+    ),
+    14: (
+        raw_volume(str(2**63 - 1), "v-huge"),
+        "wrong_type",
+        f"field volume must be below 10^12, got {2**63 - 1}",
+    ),
+    15: (raw_volume(str(MAX_VOLUME - 1), "v-below"), None, None),
+    # Earlier rules still win: a huge negative price is non-positive, not too large.
+    16: (raw_price("-1e12", "p-neg"), "non_positive_price", "price must be > 0, got -1.0E12"),
+    17: (record(txn_id="", price=-1), "missing_field", "field txn_id is empty"),
+    18: (record(txn_id="pv-below", price=9999999999.99, volume=MAX_VOLUME - 1), None, None),
+}
+
+
+@pytest.fixture(scope="module")
+def validated(spark: SparkSession) -> DataFrame:
+    rows = [
+        ("AAPL", value, "t", 0, offset, MOMENT, MOMENT, date(2026, 10, 6))
+        for offset, (value, _, _) in CASES.items()
+    ]
+    dim = spark.createDataFrame(
+        [("AAPL", "Apple", "Technology", "Consumer Electronics", "US", "USD", "NMS", "America/New_York")],
+        DIM_SCHEMA,
+    )
+    return validate(spark.createDataFrame(rows, BRONZE_SCHEMA), dim)
+
+
+def test_hostile_records_get_their_reason_and_none_fails_the_batch(validated: DataFrame) -> None:
+    got = {
+        row.offset: (row.reason, row.detail)
+        for row in validated.select("offset", "reason", "detail").collect()
+    }
+    expected = {offset: (reason, detail) for offset, (_, reason, detail) in CASES.items()}
+    # Details of the parse failures quote the record; only the reason is pinned there.
+    got = {o: (r, d if expected[o][1] is not None else None) for o, (r, d) in got.items()}
+    assert got == expected
+
+
+def test_gold_sums_the_largest_price_and_volume_silver_accepts(validated: DataFrame) -> None:
+    """The bounds are those gold can hold: the accepted maxima, many times over on one day, still
+    sum without overflow."""
+    valid = valid_records(validated).where("txn_id in ('p-below', 'v-below', 'pv-below')")
+    assert sorted(r.txn_id for r in valid.collect()) == ["p-below", "pv-below", "v-below"]
+    many = valid.crossJoin(validated.sparkSession.range(1000)).drop("id")  # 3,000 trades of one day
+    rows = gold.stock_daily(many).collect()
+    assert len(rows) == 1
+    assert rows[0].volume == 1000 * (100 + 2 * (MAX_VOLUME - 1))
+    assert rows[0].high == pytest.approx(9999999999.99)
+    assert MAX_PRICE == 1e10
+
+
+def test_the_end_of_a_nested_value_is_found_without_recursion() -> None:
+    text = '{"a":"}]\\"{","b":[[{}]]}  {"c":1}'  # brackets and an escaped quote inside a string
+    assert _end_of_nested(text) == text.index("}  {") + 1
+    deep = "[" * 100_000 + "]" * 100_000
+    assert _end_of_nested(deep + " x") == len(deep)
+    assert _end_of_nested('{"a":[1,2') is None
