@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from stockstream.chaos import stream_kill
+from stockstream.chaos import malformed, stream_kill
 from stockstream.chaos.figures import Figure, table, write_section
 from stockstream.chaos.lab import Lab
 
@@ -35,6 +35,12 @@ SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
         Scenario("stream-sigkill", stream_kill.run, {"trials": 10}, {"trials": 2, "publish_seconds": 20.0}),
+        Scenario(
+            "malformed-input",
+            malformed.run,
+            {"bad": 20_000, "variants": 1_000, "chunks": 8, "publish_seconds": 30.0, "trials": 2},
+            {"bad": 10_000, "valid": 1_000, "variants": 300, "chunks": 3, "publish_seconds": 6.0},
+        ),
     )
 }
 
