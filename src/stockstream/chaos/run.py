@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from stockstream.chaos import malformed, stream_kill
+from stockstream.chaos import broker_kill, malformed, pressure, retention, stream_kill
 from stockstream.chaos.figures import Figure, table, write_section
 from stockstream.chaos.lab import Lab
 
@@ -40,6 +40,22 @@ SCENARIOS: dict[str, Scenario] = {
             malformed.run,
             {"bad": 20_000, "variants": 1_000, "chunks": 8, "publish_seconds": 30.0, "trials": 2},
             {"bad": 10_000, "valid": 1_000, "variants": 300, "chunks": 3, "publish_seconds": 6.0},
+        ),
+        Scenario(
+            "broker-sigkill",
+            broker_kill.run,
+            {"replay_trials": 3, "stream_trials": 3, "give_up_trials": 1},
+            {
+                "replay_trials": 1,
+                "stream_trials": 1,
+                "publish_seconds": 15.0,
+                "outage": (5.0, 15.0),
+                "give_up_trials": 0,
+            },
+        ),
+        Scenario("kafka-retention", retention.run, {"trials": 3}, {"trials": 1, "watch_seconds": 15.0}),
+        Scenario(
+            "small-heap-backlog", pressure.run, {"copies": 10, "batch": 5000}, {"copies": 3, "batch": 2000}
         ),
     )
 }
