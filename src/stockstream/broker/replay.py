@@ -6,12 +6,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date
 
 from kafka import KafkaProducer
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, KafkaTimeoutError
 from kafka.producer.future import RecordMetadata
 
 from stockstream.broker.security import kafka_client_config
@@ -20,6 +19,19 @@ from stockstream.errors import StockstreamError
 from stockstream.market.transactions import Transaction
 
 log = logging.getLogger(__name__)
+
+DELIVERY_TIMEOUT_MS = 120_000
+"""How long the producer keeps retrying a record before failing it (Kafka's default)."""
+FLUSH_TIMEOUT = DELIVERY_TIMEOUT_MS / 1000 + 30.0
+"""Seconds publish waits for the last acknowledgements: every record is acknowledged or failed
+within the delivery timeout, so past it the broker is gone and the replay gives up."""
+CLOSE_TIMEOUT = 10.0
+"""Seconds the producer may take to close; records still unsent after that are abandoned (they
+were already counted as not acknowledged)."""
+AGAIN = (
+    "check the broker with `stockstream status`; the replay is safe to run again "
+    "(txn_ids are deterministic, silver de-duplicates)"
+)
 
 
 @dataclass
@@ -99,6 +111,7 @@ def producer(settings: Settings) -> KafkaProducer:
             compression_type="gzip",
             max_in_flight_requests_per_connection=5,
             request_timeout_ms=30000,
+            delivery_timeout_ms=DELIVERY_TIMEOUT_MS,
             **kafka_client_config(settings),
         )
     except KafkaError as exc:
@@ -131,10 +144,12 @@ def publish(
     require_broker(settings)
     report = ReplayReport(topic=settings.topic)
     failures: list[BaseException] = []
+    refused: KafkaError | None = None
     queued = 0
     started = time.monotonic()
     first_event = None
-    with closing(producer(settings)) as prod:
+    prod = producer(settings)
+    try:
         try:
             for txn in transactions:
                 if speed > 0:
@@ -153,13 +168,32 @@ def publish(
         except KeyboardInterrupt:
             report.interrupted = True
             log.warning("interrupted: flushing the %d records sent so far", queued)
-        prod.flush()
+        except KafkaError as exc:
+            # send() blocks up to max_block_ms for metadata or buffer space, then fails: the
+            # broker is gone. What was queued is still flushed, then reported.
+            refused = exc
+            log.warning("the broker stopped taking records after %d: %r", queued, exc)
+        try:
+            prod.flush(timeout=FLUSH_TIMEOUT)
+        except KafkaTimeoutError:
+            pending = queued - report.sent - len(failures)
+            raise StockstreamError(
+                f"{pending} of {queued} records were not acknowledged by the broker at "
+                f"{settings.bootstrap_servers} within {FLUSH_TIMEOUT:.0f}s",
+                AGAIN,
+            ) from None
+    finally:
+        prod.close(timeout=CLOSE_TIMEOUT)
     report.seconds = time.monotonic() - started
     if failures:
         raise StockstreamError(
             f"{len(failures)} of {queued} records were not acknowledged by the broker: {failures[0]!r}",
-            "check the broker with `stockstream status`; the replay is safe to run again "
-            "(txn_ids are deterministic, silver de-duplicates)",
+            AGAIN,
+        )
+    if refused is not None:
+        raise StockstreamError(
+            f"the broker took {queued} records, then refused more: {refused!r}",
+            AGAIN,
         )
     if on_progress is not None:
         on_progress(queued)
