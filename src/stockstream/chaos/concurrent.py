@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 TITLE = "finaliser and stream writing the same gold day"
 CONFLICT = "conflicted with a concurrent write"
 WRITES_LOGGER = "stockstream.pipeline.writes"
+# writes.retry_conflicts' warning: "<what> conflicted with a concurrent write (<exception>); retry ..."
+# where <what> is e.g. "merge gold.stock_daily" or "insert silver.transactions".
+CONFLICT_RE = re.compile(r"(\w+ [\w.]+) " + CONFLICT)
 
 
 class ConflictLog(logging.Handler):
@@ -48,15 +52,11 @@ class ConflictLog(logging.Handler):
 def stream_conflicts(settings: Settings) -> Counter[str]:
     """The conflict retries the stream job logged (its log, all runs), per write."""
     path = settings.log_dir / "stream.log"
-    found: Counter[str] = Counter()
     if not path.exists():
-        return found
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        if CONFLICT in line:
-            head = line.split(CONFLICT)[0]
-            # "<time> WARNING stockstream.pipeline.writes merge gold.stock_daily conflicted ..."
-            found[head.split(WRITES_LOGGER)[-1].strip()] += 1
-    return found
+        return Counter()
+    # The job logs through rich, which wraps long lines: match across the wraps.
+    text = " ".join(path.read_text(encoding="utf-8", errors="replace").split())
+    return Counter(match.group(1) for match in CONFLICT_RE.finditer(text))
 
 
 def stream_restarts(settings: Settings) -> int:

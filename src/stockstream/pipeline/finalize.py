@@ -55,6 +55,8 @@ CHECK_SCHEMA = (
     "detail string, checked_at timestamp"
 )
 FIDELITY_FIELDS = ("open", "high", "low", "close", "volume")
+RECOMPUTE_ATTEMPTS = 5
+"""Times a day is recomputed when the stream keeps adding rows of it while it is finalised."""
 
 
 @dataclass(frozen=True)
@@ -232,32 +234,59 @@ def _finalize(spark: SparkSession, settings: Settings, day: date, account: Bronz
             completion.describe(),
         )
     ]
-    silver = silver_days(spark, settings, [day]).persist()
-    try:
-        silver_rows = silver.count()
-        stocks = gold.stock_daily(silver).persist()
-        frames = daily_gold(silver, stocks)
-        changed = {
-            name: merge_days(
-                spark, table(name).path(settings), frame, DAILY_KEYS[name], [day], what=f"finalize {name}"
-            )
-            for name, frame in frames.items()
-        }
-        checks.append(_stream_equals_batch(changed))
-        # Minute bars too: events that arrived after the watermark closed their window count here.
-        write_minute_bars(spark, settings, gold.minute_bars(silver), [day], complete=True)
-        gold_rows = {name: frame.count() for name, frame in frames.items()}
-        gold_rows[MINUTE_BARS] = (
-            table(MINUTE_BARS).read(spark, settings).where(F.col("trade_date") == F.lit(day)).count()
+    for attempt in range(1, RECOMPUTE_ATTEMPTS + 1):
+        silver_rows, changed, gold_rows = _recompute(spark, settings, day)
+        # The stream (another process) may have added rows of the day since they were read and
+        # rewritten the day's gold from them before the MERGEs above put back values computed
+        # from fewer rows: a lost update. silver is insert-only, so an unchanged count means
+        # unchanged rows; a later stream batch rewrites gold after its own insert.
+        now = silver_days(spark, settings, [day]).count()
+        if now == silver_rows:
+            break
+        log.warning(
+            "silver of %s grew from %d to %d rows while it was finalised: recomputing (attempt %d of %d)",
+            day,
+            silver_rows,
+            now,
+            attempt + 1,
+            RECOMPUTE_ATTEMPTS,
         )
-        stocks.unpersist()
-    finally:
-        silver.unpersist()
+    checks.append(_stream_equals_batch(changed))
     checks.append(_source_fidelity(spark, settings, day))
     checks.append(_conservation(account, day, silver_rows))
     checks.append(account.quarantine)
     _record(spark, settings, day, checks)
     return FinalizeReport(day, checks, gold_rows)
+
+
+def _recompute(
+    spark: SparkSession, settings: Settings, day: date
+) -> tuple[int, dict[str, int], dict[str, int]]:
+    """The day's gold recomputed from silver and merged in (only changed rows), minute bars
+    included: (silver rows read, rows each daily table's MERGE changed, gold rows per table)."""
+    silver = silver_days(spark, settings, [day]).persist()
+    try:
+        silver_rows = silver.count()
+        stocks = gold.stock_daily(silver).persist()
+        try:
+            frames = daily_gold(silver, stocks)
+            changed = {
+                name: merge_days(
+                    spark, table(name).path(settings), frame, DAILY_KEYS[name], [day], what=f"finalize {name}"
+                )
+                for name, frame in frames.items()
+            }
+            # Minute bars too: events that arrived after the watermark closed their window count here.
+            write_minute_bars(spark, settings, gold.minute_bars(silver), [day], complete=True)
+            gold_rows = {name: frame.count() for name, frame in frames.items()}
+        finally:
+            stocks.unpersist()
+    finally:
+        silver.unpersist()
+    gold_rows[MINUTE_BARS] = (
+        table(MINUTE_BARS).read(spark, settings).where(F.col("trade_date") == F.lit(day)).count()
+    )
+    return silver_rows, changed, gold_rows
 
 
 def _number(value: float | None) -> float | None:
