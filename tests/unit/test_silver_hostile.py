@@ -12,9 +12,17 @@ from typing import Any
 
 import pytest
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from stockstream.pipeline import gold
-from stockstream.pipeline.silver import MAX_PRICE, MAX_VOLUME, _end_of_nested, valid_records, validate
+from stockstream.pipeline.silver import (
+    MAX_PRICE,
+    MAX_VOLUME,
+    MIN_PRICE,
+    _end_of_nested,
+    valid_records,
+    validate,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -88,6 +96,9 @@ CASES: dict[int, tuple[bytes, str | None, str | None]] = {
     16: (raw_price("-1e12", "p-neg"), "non_positive_price", "price must be > 0, got -1.0E12"),
     17: (record(txn_id="", price=-1), "missing_field", "field txn_id is empty"),
     18: (record(txn_id="pv-below", price=9999999999.99, volume=MAX_VOLUME - 1), None, None),
+    # Below gold's 8 price decimals a price would be 0 there, and its growth unbounded.
+    19: (raw_price("1e-9", "p-tiny"), "wrong_type", "field price must be at least 10^-8, got 1.0E-9"),
+    20: (raw_price("0.00000001", "p-min"), None, None),
 }
 
 
@@ -126,6 +137,30 @@ def test_gold_sums_the_largest_price_and_volume_silver_accepts(validated: DataFr
     assert rows[0].volume == 1000 * (100 + 2 * (MAX_VOLUME - 1))
     assert rows[0].high == pytest.approx(9999999999.99)
     assert MAX_PRICE == 1e10
+
+
+def test_gold_groups_the_largest_growth_silver_accepts(validated: DataFrame) -> None:
+    """A day opening at the smallest price silver accepts and closing at the largest has a growth
+    of about 10^20 %: the industry, country and technology means hold it (an overflow under ANSI
+    would fail every retry of the stream's batch, stopping it)."""
+    spark = validated.sparkSession
+    extremes = valid_records(validated).where("txn_id in ('p-min', 'p-below')")
+    opening = extremes.where("txn_id = 'p-min'").withColumn("event_time", F.lit(MOMENT).cast("timestamp"))
+    closing = extremes.where("txn_id = 'p-below'").withColumn(
+        "event_time", F.lit(datetime(2026, 10, 6, 21)).cast("timestamp")
+    )
+    stocks = gold.stock_daily(opening.unionByName(closing))
+    [stock] = stocks.collect()
+    assert (stock.open, stock.close) == (MIN_PRICE, 9999999999.99)
+    growth = (9999999999.99 - MIN_PRICE) / MIN_PRICE * 100
+    assert stock.growth_pct == pytest.approx(growth, rel=1e-12)
+    # 1,000 such stocks in one group: the mean's sum has room for them all.
+    many = stocks.crossJoin(spark.range(1000)).drop("id")
+    for frame in (gold.industry_daily(many), gold.country_daily(many), gold.tech_daily(many)):
+        [row] = frame.collect()
+        assert row.growth_pct == pytest.approx(growth, rel=1e-12)
+        assert (row.stocks, row.growing_stocks) == (1000, 1000)
+    assert MIN_PRICE == 1e-8
 
 
 def test_the_end_of_a_nested_value_is_found_without_recursion() -> None:

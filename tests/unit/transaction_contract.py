@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
 from stockstream.market.transactions import ACTIONS, SCHEMA_VERSION
-from stockstream.pipeline.silver import EARLIEST_EVENT, MAX_PAYLOAD_BYTES, REQUIRED_FIELDS, Reason
+from stockstream.pipeline.silver import (
+    EARLIEST_EVENT,
+    MAX_PAYLOAD_BYTES,
+    MAX_PRICE,
+    MAX_VOLUME,
+    MIN_PRICE,
+    REQUIRED_FIELDS,
+    Reason,
+)
 
 
 def silver_reason(value: bytes, known_tickers: Collection[str], now: datetime | None = None) -> Reason | None:
@@ -35,12 +44,18 @@ def silver_reason(value: bytes, known_tickers: Collection[str], now: datetime | 
         return Reason.WRONG_TYPE
     if version != SCHEMA_VERSION:
         return Reason.UNKNOWN_SCHEMA_VERSION
-    if any(record.get(name) is None for name in REQUIRED_FIELDS):
-        return Reason.MISSING_FIELD
+    for name in REQUIRED_FIELDS:
+        if record.get(name) is None:
+            return Reason.MISSING_FIELD
+        # silver: rlike "^\\s*$" (Java's \s: ASCII whitespace only)
+        if name == "txn_id" and re.fullmatch(r"[ \t\n\x0b\f\r]*", str(record[name])):
+            return Reason.MISSING_FIELD
     price, volume = record["price"], record["volume"]
     if not isinstance(price, int | float) or isinstance(price, bool) or not math.isfinite(price):
         return Reason.WRONG_TYPE
-    if not isinstance(volume, int) or isinstance(volume, bool):
+    if price >= MAX_PRICE or 0 < price < MIN_PRICE:
+        return Reason.WRONG_TYPE
+    if not isinstance(volume, int) or isinstance(volume, bool) or volume >= MAX_VOLUME:
         return Reason.WRONG_TYPE
     try:
         event_time = datetime.fromisoformat(str(record["timestamp"]))

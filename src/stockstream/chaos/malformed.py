@@ -32,7 +32,7 @@ from stockstream.chaos.figures import Figure
 from stockstream.chaos.lab import Lab, stream_job_pid
 from stockstream.config import Settings
 from stockstream.market.transactions import Transaction, iso_utc
-from stockstream.pipeline.silver import MAX_PAYLOAD_BYTES, MAX_PRICE, MAX_VOLUME, Reason
+from stockstream.pipeline.silver import MAX_PAYLOAD_BYTES, MAX_PRICE, MAX_VOLUME, MIN_PRICE, Reason
 from stockstream.tables import DIM_STOCK, SILVER_QUARANTINE, SILVER_TRANSACTIONS
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ RULE_ORDER: tuple[tuple[str, Reason], ...] = (
     ("action:missing", Reason.MISSING_FIELD),
     ("price:type", Reason.WRONG_TYPE),
     ("price:range", Reason.WRONG_TYPE),
+    ("price:tiny", Reason.WRONG_TYPE),
     ("volume:type", Reason.WRONG_TYPE),
     ("volume:range", Reason.WRONG_TYPE),
     ("timestamp:type", Reason.WRONG_TYPE),
@@ -310,6 +311,12 @@ FAULTS: tuple[Fault, ...] = (
         "price:range",
         "price",
         lambda rng, pairs, ctx: json.dumps(MAX_PRICE * 10 ** rng.uniform(0, 298)),
+    ),
+    Fault(
+        "huge_value",
+        "price:tiny",
+        "price",
+        lambda rng, pairs, ctx: json.dumps(MIN_PRICE * 10 ** -rng.uniform(0.01, 300)),
     ),
     Fault(
         "huge_value",

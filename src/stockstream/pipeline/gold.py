@@ -19,7 +19,9 @@ TECHNOLOGY = "Technology"
 # needs 18 + 18 + 1 = 37 digits, so Spark keeps all 8 decimals (at 39+ it would cut to 6).
 _PRICE = "decimal(18,8)"
 _SHARES = "decimal(18,0)"
-_GROWTH = "decimal(24,12)"
+# A growth % rounded to 12 decimals; 22 integer digits hold any day silver's price bounds allow
+# (below 10^20 %), and the mean's sum (decimal(38,12)) a million such stocks.
+_GROWTH = "decimal(34,12)"
 
 
 def _first_by_time(value: str) -> Column:

@@ -37,6 +37,9 @@ FUTURE_TOLERANCE = "INTERVAL 1 DAY"
 # (ANSI overflow), stopping the stream; 10^12 shares a trade leaves room for millions a day.
 MAX_PRICE = 1e10  # 10^10, as the details say
 MAX_VOLUME = 10**12
+# The smallest price silver accepts: gold keeps 8 decimals of a price (a smaller one would be 0
+# there), and with both bounds a day's growth stays below 10^20 %, which gold's means can hold.
+MIN_PRICE = 1e-8
 
 DIM_COLUMNS = ("name", "sector", "industry", "country", "exchange", "exchange_timezone")
 SILVER_COLUMNS = (
@@ -246,6 +249,11 @@ def rules() -> list[Rule]:
             Reason.WRONG_TYPE,
             F.col("_price") >= MAX_PRICE,
             F.concat(F.lit("field price must be below 10^10, got "), F.substring(_raw("price"), 1, 80)),
+        ),
+        Rule(
+            Reason.WRONG_TYPE,
+            (F.col("_price") > 0) & (F.col("_price") < MIN_PRICE),
+            F.concat(F.lit("field price must be at least 10^-8, got "), F.substring(_raw("price"), 1, 80)),
         ),
         wrong("volume", F.col("_volume"), "an integer"),
         Rule(
