@@ -1,6 +1,7 @@
 """The README's `make demo` in an isolated data root with its own ports: three trading days
 backfilled through Airflow's market_day DAG by `stockstream backfill`, then the same days again
-(no table changes), a day through `dag.test()`, a DAG triggered over the REST API with a JWT,
+(no table changes), a finalize task SIGKILLed mid-run and retried and a whole run cleared and run
+again (no table changes), a day through `dag.test()`, a DAG triggered over the REST API with a JWT,
 market_day triggered from the Airflow UI in headless Chromium, the stream service SIGKILLed
 mid-replay and restarted by its supervisor (gold unchanged), the live dashboard following
 `simulate --live`, and `make down` leaving nothing."""
@@ -117,8 +118,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     # Airflow settings of the test process (the DAG tests set some) must not leak into the services.
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "STOCKSTREAM_"))}
     env = {**inherited, **settings_env(settings), "DEMO_DAYS": "3", "COLUMNS": "200"}
-    result = make("demo", env, timeout=1500)
     try:
+        # Inside the try: a demo that times out still has its services stopped.
+        result = make("demo", env, timeout=1500)
         assert result.returncode == 0, f"make demo failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
         yield Demo(settings=settings, env=env, output=result.stdout, progress=result.stderr)
     finally:
@@ -258,6 +260,39 @@ def test_backfilling_the_same_days_again_changes_no_table(demo: Demo) -> None:
     rows = summary_rows(again.stdout)
     assert sorted(rows) == [str(day) for day in DAYS], again.stdout
     assert all(cells[1] == "success" for cells in rows.values()), again.stdout
+    assert table_hashes(demo.settings) == tables
+    assert chart_hashes(demo.settings) == charts
+
+
+@pytest.mark.timeout(2400)
+def test_a_killed_task_is_retried_and_a_cleared_run_runs_again_changing_no_table(demo: Demo) -> None:
+    """Invariant 5 under faults: market_day triggered over the REST API for the demo's last day
+    (already processed), its finalize task's process tree (Airflow's task runner and its Spark
+    JVM) SIGKILLed between two of its seven MERGEs; Airflow retries it and it succeeds on try 2.
+    Then every task of that run is cleared and runs again. Neither changes a table row (every
+    column) nor a chart."""
+    from stockstream.chaos.airflow_faults import clear_run_and_rerun, kill_task_and_retry
+
+    tables, charts = table_hashes(demo.settings), chart_hashes(demo.settings)
+    killed, run = kill_task_and_retry(demo.settings, DAYS[-1], "finalize", after_commits=2)
+    assert run.commits_before_kill is not None and 2 <= run.commits_before_kill < 7, "killed mid-write"
+    # Airflow keeps the killed try in the task's history as failed.
+    finalize = (run.first_try, run.tries["finalize"], run.task_states["finalize"])
+    assert finalize == ("failed", 2, "success"), run
+    assert run.state == "success", run.task_states
+    assert run.changed == [], killed.failures
+    assert (killed.trials, killed.passed, killed.lost, killed.duplicated) == (1, 1, 0, 0), run
+    # Every table was hashed: bronze and silver alone hold every trade of the demo's days.
+    assert killed.records > 2 * 3 * PER_DAY
+    # Recovery: the kill to the run's success, the retry's 30-60 s backoff included.
+    assert run.recovery_seconds is not None and run.recovery_seconds > 30
+    assert killed.recovery_seconds == [run.recovery_seconds]
+
+    cleared, rerun = clear_run_and_rerun(demo.settings, run.run_id)
+    assert rerun.state == "success" and set(rerun.task_states.values()) == {"success"}, rerun.task_states
+    assert rerun.tries == {task: number + 1 for task, number in run.tries.items()}, "every task ran again"
+    assert rerun.changed == [], cleared.failures
+    assert (cleared.trials, cleared.passed, cleared.lost, cleared.duplicated) == (1, 1, 0, 0), rerun
     assert table_hashes(demo.settings) == tables
     assert chart_hashes(demo.settings) == charts
 

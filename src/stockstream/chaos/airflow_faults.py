@@ -257,7 +257,10 @@ def kill_task_and_retry(
         time.sleep(0.05)
     time.sleep(delay)
     made = len(commits(settings) - committed)
-    tree = [proc, *proc.children(recursive=True)] if alive(proc) else []
+    try:
+        tree = [proc, *proc.children(recursive=True)] if alive(proc) else []
+    except psutil.NoSuchProcess:
+        tree = []
     if not tree:
         raise StockstreamError(
             f"{task}'s try {first} of {run_id} ended after {made} commits, before the kill",

@@ -12,7 +12,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from stockstream.chaos import broker_kill, malformed, pressure, retention, stream_kill
+from stockstream.chaos import (
+    airflow_faults,
+    broker_kill,
+    concurrent,
+    late,
+    malformed,
+    pressure,
+    retention,
+    stream_kill,
+    stress,
+)
 from stockstream.chaos.figures import Figure, table, write_section
 from stockstream.chaos.lab import Lab
 
@@ -23,12 +33,16 @@ FIRST_DAY, LAST_DAY = date(2026, 10, 5), date(2026, 10, 7)
 
 @dataclass(frozen=True)
 class Scenario:
-    """A scenario and its parameters in the full run (`make chaos`) and the reduced one (tests)."""
+    """A scenario and its parameters in the full run (`make chaos`) and the reduced one (tests).
+    A lab scenario runs as run(lab, rng, **params) -> Figure in the shared lab; a platform one as
+    run(root, rng, **params) -> [Figure] on a whole platform of its own (`stockstream up`), after
+    the lab is closed so that the two never hold memory at once."""
 
     name: str
-    run: Callable[..., Figure]
+    run: Callable[..., Any]
     full: dict[str, Any]
     reduced: dict[str, Any]
+    platform: bool = False
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -57,6 +71,26 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "small-heap-backlog", pressure.run, {"copies": 10, "batch": 5000}, {"copies": 3, "batch": 2000}
         ),
+        Scenario("late-events", late.run, {"rounds": 6}, {"rounds": 2}),
+        Scenario(
+            "concurrent-writers",
+            concurrent.run,
+            {"trials": 3},
+            {"trials": 1, "publish_seconds": 30.0, "chunks": 30},
+        ),
+        Scenario(
+            "random-stress",
+            stress.run,
+            {"steps": 24},
+            {"steps": 7, "max_chunk": 400, "kill_within": 6.0},
+        ),
+        Scenario(
+            "airflow-task-kill",
+            airflow_faults.run_platform,
+            {"days": 2, "tasks": ("finalize", "extract"), "clears": 1},
+            {"days": 2, "tasks": ("finalize",), "clears": 1},
+            platform=True,
+        ),
     )
 }
 
@@ -69,18 +103,35 @@ def run_scenarios(
     seed: int,
     on_figure: Callable[[Figure], None] | None = None,
 ) -> list[Figure]:
-    """Each named scenario in one lab (a broker, the template lakehouse), seeded by `seed`."""
-    figures = []
-    with Lab.open(root, FIRST_DAY, LAST_DAY) as lab:
-        for name in names:
-            scenario = SCENARIOS[name]
-            started = time.monotonic()
-            rng = random.Random(f"{seed}-{name}")  # noqa: S311 - reproducible, not secret
-            figure = scenario.run(lab, rng, **(scenario.reduced if reduced else scenario.full))
-            log.info("%s: %s in %.0fs", name, "ok" if figure.ok else "FAILED", time.monotonic() - started)
+    """Each named lab scenario in one lab (a broker, the template lakehouse), then each platform
+    scenario on its own platform, every one seeded by `seed`."""
+    figures: list[Figure] = []
+    chosen = [SCENARIOS[name] for name in names]
+
+    def done(scenario: Scenario, made: list[Figure], started: float) -> None:
+        ok = all(figure.ok for figure in made)
+        log.info("%s: %s in %.0fs", scenario.name, "ok" if ok else "FAILED", time.monotonic() - started)
+        for figure in made:
             figures.append(figure)
             if on_figure is not None:
                 on_figure(figure)
+
+    def params(scenario: Scenario) -> tuple[random.Random, dict[str, Any]]:
+        rng = random.Random(f"{seed}-{scenario.name}")  # noqa: S311 - reproducible, not secret
+        return rng, scenario.reduced if reduced else scenario.full
+
+    in_lab = [scenario for scenario in chosen if not scenario.platform]
+    if in_lab:
+        with Lab.open(root / "lab", FIRST_DAY, LAST_DAY) as lab:
+            for scenario in in_lab:
+                started = time.monotonic()
+                rng, kwargs = params(scenario)
+                done(scenario, [scenario.run(lab, rng, **kwargs)], started)
+    for scenario in chosen:
+        if scenario.platform:
+            started = time.monotonic()
+            rng, kwargs = params(scenario)
+            done(scenario, scenario.run(root / scenario.name, rng, **kwargs), started)
     return figures
 
 
