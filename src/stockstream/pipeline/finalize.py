@@ -243,6 +243,17 @@ def _finalize(spark: SparkSession, settings: Settings, day: date, account: Bronz
         now = silver_days(spark, settings, [day]).count()
         if now == silver_rows:
             break
+        if attempt == RECOMPUTE_ATTEMPTS:
+            log.warning(
+                "silver of %s still grew (%d to %d rows) after %d recomputations: its checks may "
+                "fail; finalise it again once the stream has caught up (stockstream wait --date %s)",
+                day,
+                silver_rows,
+                now,
+                RECOMPUTE_ATTEMPTS,
+                day,
+            )
+            break
         log.warning(
             "silver of %s grew from %d to %d rows while it was finalised: recomputing (attempt %d of %d)",
             day,
