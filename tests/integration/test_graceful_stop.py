@@ -33,6 +33,7 @@ from stockstream.market.extract import choose_source, extract
 from stockstream.market.intraday import load_plan, transactions
 from stockstream.pipeline.drain import BatchLog, batch_log
 from stockstream.pipeline.stream import STAGE_TABLES
+from stockstream.services.process import wait_until
 from stockstream.services.stream import JOB_EXIT_SECONDS
 from stockstream.tables import SILVER_TRANSACTIONS, table
 from tests.conftest import isolated_settings
@@ -101,13 +102,19 @@ def checkpoints(settings: Settings) -> dict[str, Path]:
 def wait_for(
     check: Callable[[], bool], timeout: float, what: str, job: subprocess.Popen[bytes], log_path: Path
 ) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
+    """Poll check() until it holds; fail at once if the job exits, or after timeout seconds."""
+
+    def ready() -> bool:
+        if check():
+            return True
         assert job.poll() is None, (
             f"the job exited ({job.returncode}) waiting for {what}:\n{log_path.read_text()}"
         )
-        assert time.monotonic() < deadline, f"no {what} within {timeout:.0f}s:\n{log_path.read_text()}"
-        time.sleep(0.05)
+        return False
+
+    assert wait_until(ready, timeout, interval=0.05), (
+        f"no {what} within {timeout:.0f}s:\n{log_path.read_text()}"
+    )
 
 
 @dataclass(frozen=True)

@@ -39,10 +39,10 @@ class ConflictLog(logging.Handler):
         self.retries: Counter[str] = Counter()
 
     def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if CONFLICT in message:
+        writes = CONFLICT_RE.findall(record.getMessage())
+        if writes:
             with self._lock:
-                self.retries[message.split(CONFLICT)[0].strip()] += 1
+                self.retries.update(writes)
 
     def total(self) -> int:
         with self._lock:
@@ -56,7 +56,7 @@ def stream_conflicts(settings: Settings) -> Counter[str]:
         return Counter()
     # The job logs through rich, which wraps long lines: match across the wraps.
     text = " ".join(path.read_text(encoding="utf-8", errors="replace").split())
-    return Counter(match.group(1) for match in CONFLICT_RE.finditer(text))
+    return Counter(CONFLICT_RE.findall(text))
 
 
 def stream_restarts(settings: Settings) -> int:
