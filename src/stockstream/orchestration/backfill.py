@@ -16,6 +16,7 @@ from typing import Any
 from stockstream import lake
 from stockstream.config import Settings
 from stockstream.errors import StockstreamError
+from stockstream.orchestration import airflow_sqlite
 from stockstream.orchestration.airflow_api import FINISHED, AirflowApi, DagRun
 from stockstream.orchestration.days import is_trading_day
 from stockstream.tables import DATA_QUALITY, STOCK_DAILY
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 MARKET_DAY = "market_day"
 REPROCESS = ("none", "failed", "completed")
 CREATE_TRIES = 10
+TRANSIENT = ("Another backfill is running", "database is locked")  # refusals worth another try
 
 
 @dataclass(frozen=True)
@@ -54,15 +56,8 @@ def plan(
     return body, api.backfill_dry_run(body)
 
 
-def create(settings: Settings, api: AirflowApi, body: dict[str, Any]) -> dict[str, Any]:
-    """Create the backfill with `airflow backfill create`, then find it over the API.
-
-    The CLI rather than POST /api/v2/backfills: on SQLite (the embedded default) the creation
-    can fail on a lock the scheduler holds, and a failed creation inside the API server was seen
-    to leave that server unable to write until restarted; a CLI process that fails takes its
-    connection with it, so trying again is clean. A finished backfill also counts as running
-    until the scheduler marks it complete: that is waited out the same way.
-    """
+def creation(settings: Settings, body: dict[str, Any]) -> tuple[list[str], dict[str, str]]:
+    """The `airflow backfill create` command for a backfill request, and its environment."""
     from stockstream.services.airflow import airflow_env
 
     argv = [
@@ -82,11 +77,25 @@ def create(settings: Settings, api: AirflowApi, body: dict[str, Any]) -> dict[st
         "--dag-run-conf",
         json.dumps(body["dag_run_conf"] or {}),
     ]
+    env = {**os.environ, **airflow_env(settings)}
+    return argv, {**env, **airflow_sqlite.backfill_env(env)}
+
+
+def create(settings: Settings, api: AirflowApi, body: dict[str, Any]) -> dict[str, Any]:
+    """Create the backfill with `airflow backfill create`, then find it over the API.
+
+    The CLI rather than POST /api/v2/backfills: on SQLite (the embedded default) the CLI process
+    gets connections that make the creation one transaction (see airflow_sqlite), and a failed
+    creation inside the API server was seen to leave that server unable to write until restarted,
+    where a CLI process that fails takes its connection with it. A finished backfill counts as
+    running until the scheduler marks it complete (every 30 s): that refusal is waited out.
+    """
+    argv, env = creation(settings, body)
     since = datetime.now(UTC) - timedelta(seconds=5)
     for attempt in range(CREATE_TRIES):
         result = subprocess.run(  # noqa: S603
             argv,
-            env={**os.environ, **airflow_env(settings)},
+            env=env,
             cwd=settings.airflow_home,
             capture_output=True,
             text=True,
@@ -96,14 +105,14 @@ def create(settings: Settings, api: AirflowApi, body: dict[str, Any]) -> dict[st
         output = result.stdout + result.stderr
         if result.returncode == 0:
             break
-        transient = any(sign in output for sign in ("database is locked", "Another backfill is running"))
-        if not transient or attempt == CREATE_TRIES - 1:
+        transient = next((sign for sign in TRANSIENT if sign in output), None)
+        if transient is None or attempt == CREATE_TRIES - 1:
             last = "\n".join(output.strip().splitlines()[-8:])
             raise StockstreamError(
                 f"`airflow backfill create` failed:\n{last}",
                 "see the message above; the scheduler's log is var/logs/airflow-scheduler.log",
             )
-        log.info("backfill creation refused for now (try %d): trying again", attempt + 1)
+        log.info("backfill creation refused for now (try %d: %s): trying again", attempt + 1, transient)
         # A creation that failed half-way leaves a backfill without runs, which the scheduler
         # closes after 2 minutes: the tries span longer than that.
         time.sleep(min(5 * (attempt + 1), 20))
