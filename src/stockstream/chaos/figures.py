@@ -12,8 +12,13 @@ from pathlib import Path
 
 import psutil
 
-BEGIN = "<!-- chaos:begin -->"
-END = "<!-- chaos:end -->"
+HEADER = "| scenario | run | trials passed | records | lost | duplicated | recovery | notes |"
+RULE = "|---|---|---|---|---|---|---|---|"
+
+
+def markers(mode: str) -> tuple[str, str]:
+    """The comments around the generated table of one mode ("full" or "reduced")."""
+    return f"<!-- chaos:{mode}:begin -->", f"<!-- chaos:{mode}:end -->"
 
 
 @dataclass
@@ -30,6 +35,7 @@ class Figure:
     recovery_seconds: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    seconds: float = 0.0  # how long the scenario ran (set by the runner)
 
     def trial(self, ok: bool, failure: str = "") -> None:
         """Count one trial; a failed one keeps its reason."""
@@ -50,10 +56,12 @@ class Figure:
         times = self.recovery_seconds
         return f"median {statistics.median(times):.1f} s, max {max(times):.1f} s"
 
-    def row(self) -> str:
+    def row(self, run: str = "") -> str:
+        """The figure as a row of RELIABILITY.md's table; `run` says which run it came from."""
         notes = "; ".join(self.notes + self.failures) or "-"
         cells = [
             self.scenario,
+            *([run] if run else []),
             f"{self.passed}/{self.trials}",
             f"{self.records:,}",
             f"{self.lost:,}",
@@ -70,25 +78,51 @@ def machine() -> str:
     return f"{platform.system()} {platform.machine()}, {psutil.cpu_count()} cores, {memory:.0f} GiB"
 
 
-def table(figures: Sequence[Figure], *, mode: str, seed: int, command: str, minutes: float) -> str:
-    """The RELIABILITY.md section of one chaos run."""
-    lines = [
-        BEGIN,
-        f"Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}, Python {platform.python_version()}; "
-        f"mode {mode}, seed {seed}, {minutes:.0f} min: `{command}`",
-        "",
-        "| scenario | trials passed | records | lost | duplicated | recovery | notes |",
-        "|---|---|---|---|---|---|---|",
-        *(figure.row() for figure in figures),
-        END,
-    ]
-    return "\n".join(lines)
+def run_cell(figure: Figure, *, seed: int, when: datetime | None = None) -> str:
+    """'2026-11-24 16:50 UTC, seed 7, 41 min': when a figure was made, with which seed, how long."""
+    stamp = when or datetime.now(UTC)
+    return f"{stamp:%Y-%m-%d %H:%M} UTC, seed {seed}, {figure.seconds / 60:.0f} min"
 
 
-def write_section(path: Path, section: str) -> None:
-    """Replace the generated section of `path` (between the markers), or append it."""
+def table_rows(text: str, mode: str) -> list[str]:
+    """The table rows of the mode's section in `text` (none when there is no such section)."""
+    begin, end = markers(mode)
+    found = re.search(re.escape(begin) + r"(.*?)" + re.escape(end), text, re.DOTALL)
+    if found is None:
+        return []
+    lines = [line for line in found.group(1).splitlines() if line.startswith("| ")]
+    return [line for line in lines if line not in (HEADER, RULE)]
+
+
+def scenario_of(row: str) -> str:
+    return row.split("|")[1].strip()
+
+
+def write_section(path: Path, figures: Sequence[Figure], *, mode: str, seed: int, command: str) -> None:
+    """Put the figures into the mode's table of `path` (appended when missing).
+
+    A scenario's row replaces the row of the same scenario from an earlier run; the rows of the
+    scenarios this run left out stay as they were, each saying which run made it. So the full run
+    can be recorded a scenario at a time (`stockstream chaos --scenario NAME --report FILE`)."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.DOTALL)
+    cell = {figure.scenario: run_cell(figure, seed=seed) for figure in figures}
+    fresh = {figure.scenario: figure.row(cell[figure.scenario]) for figure in figures}
+    rows = [fresh.pop(scenario_of(row), row) for row in table_rows(text, mode)]
+    rows += [fresh[figure.scenario] for figure in figures if figure.scenario in fresh]
+    begin, end = markers(mode)
+    section = "\n".join(
+        [
+            begin,
+            f"Last written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}, "
+            f"Python {platform.python_version()}, by `{command}`.",
+            "",
+            HEADER,
+            RULE,
+            *rows,
+            end,
+        ]
+    )
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
     if pattern.search(text):
         text = pattern.sub(lambda _: section, text)
     else:

@@ -23,7 +23,7 @@ from stockstream.chaos import (
     stream_kill,
     stress,
 )
-from stockstream.chaos.figures import Figure, table, write_section
+from stockstream.chaos.figures import Figure, write_section
 from stockstream.chaos.lab import Lab
 
 log = logging.getLogger(__name__)
@@ -110,8 +110,10 @@ def run_scenarios(
 
     def done(scenario: Scenario, made: list[Figure], started: float) -> None:
         ok = all(figure.ok for figure in made)
-        log.info("%s: %s in %.0fs", scenario.name, "ok" if ok else "FAILED", time.monotonic() - started)
+        seconds = time.monotonic() - started
+        log.info("%s: %s in %.0fs", scenario.name, "ok" if ok else "FAILED", seconds)
         for figure in made:
+            figure.seconds = seconds
             figures.append(figure)
             if on_figure is not None:
                 on_figure(figure)
@@ -145,21 +147,21 @@ def chaos(
     keep: Path | None = None,
     on_figure: Callable[[Figure], None] | None = None,
 ) -> list[Figure]:
-    """Run the scenarios in a scratch folder (or `keep`); write the RELIABILITY.md section."""
-    started = time.monotonic()
+    """Run the scenarios in a scratch folder (or `keep`). With `report`, each scenario's figure goes
+    into that file's table as soon as the scenario ends, so a run stopped half-way keeps what it
+    measured."""
+    mode = "reduced" if reduced else "full"
+
+    def record(figure: Figure) -> None:
+        if report is not None:
+            write_section(report, [figure], mode=mode, seed=seed, command=command)
+        if on_figure is not None:
+            on_figure(figure)
+
     if keep is not None:
         keep.mkdir(parents=True, exist_ok=True)
-        figures = run_scenarios(keep, names, reduced=reduced, seed=seed, on_figure=on_figure)
+        figures = run_scenarios(keep, names, reduced=reduced, seed=seed, on_figure=record)
     else:
         with tempfile.TemporaryDirectory(prefix="stockstream-chaos-") as scratch:
-            figures = run_scenarios(Path(scratch), names, reduced=reduced, seed=seed, on_figure=on_figure)
-    if report is not None:
-        section = table(
-            figures,
-            mode="reduced" if reduced else "full",
-            seed=seed,
-            command=command,
-            minutes=(time.monotonic() - started) / 60,
-        )
-        write_section(report, section)
+            figures = run_scenarios(Path(scratch), names, reduced=reduced, seed=seed, on_figure=record)
     return figures
