@@ -78,10 +78,10 @@ def machine() -> str:
     return f"{platform.system()} {platform.machine()}, {psutil.cpu_count()} cores, {memory:.0f} GiB"
 
 
-def run_cell(figure: Figure, *, seed: int, when: datetime | None = None) -> str:
-    """'2026-11-24 16:50 UTC, seed 7, 41 min': when a figure was made, with which seed, how long."""
-    stamp = when or datetime.now(UTC)
-    return f"{stamp:%Y-%m-%d %H:%M} UTC, seed {seed}, {figure.seconds / 60:.0f} min"
+def run_cell(figure: Figure, *, seed: int) -> str:
+    """'2026-11-24 16:50 UTC, seed 7, 41 min': when the figure was made (its scenario's end), the
+    seed, and how long the scenario took."""
+    return f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, seed {seed}, {figure.seconds / 60:.0f} min"
 
 
 def table_rows(text: str, mode: str) -> list[str]:
