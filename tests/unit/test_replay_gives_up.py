@@ -60,6 +60,8 @@ class GoneBroker:
         if timeout is None:
             raise AssertionError("close without a timeout waits forever for a dead broker")
         self.close_timeout = timeout
+        # As kafka-python's close does: it flushes first, and that flush times out too.
+        raise KafkaTimeoutError("Timeout waiting for future")
 
 
 def trades(n: int) -> list[Transaction]:
