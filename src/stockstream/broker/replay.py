@@ -25,6 +25,8 @@ DELIVERY_TIMEOUT_MS = 120_000
 FLUSH_TIMEOUT = DELIVERY_TIMEOUT_MS / 1000 + 30.0
 """Seconds publish waits for the last acknowledgements: every record is acknowledged or failed
 within the delivery timeout, so past it the broker is gone and the replay gives up."""
+SEND_BLOCK_MS = 60_000
+"""How long one send() may wait for metadata or buffer space before failing (Kafka's default)."""
 CLOSE_TIMEOUT = 10.0
 """Seconds the producer may take to close; records still unsent after that are abandoned (they
 were already counted as not acknowledged)."""
@@ -112,6 +114,7 @@ def producer(settings: Settings) -> KafkaProducer:
             max_in_flight_requests_per_connection=5,
             request_timeout_ms=30000,
             delivery_timeout_ms=DELIVERY_TIMEOUT_MS,
+            max_block_ms=SEND_BLOCK_MS,
             **kafka_client_config(settings),
         )
     except KafkaError as exc:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from stockstream import lake
 from stockstream.broker.admin import end_offsets
-from stockstream.broker.replay import CLOSE_TIMEOUT, FLUSH_TIMEOUT, ReplayReport, publish
+from stockstream.broker.replay import CLOSE_TIMEOUT, FLUSH_TIMEOUT, SEND_BLOCK_MS, ReplayReport, publish
 from stockstream.chaos.figures import Figure
 from stockstream.chaos.lab import Lab, kill_tree, stream_job_pid
 from stockstream.chaos.stream_kill import check_instance, reference_gold
@@ -28,8 +28,7 @@ from stockstream.tables import BRONZE_TRANSACTIONS
 log = logging.getLogger(__name__)
 
 TITLE = "broker SIGKILL mid-replay and mid-stream"
-SEND_BLOCK_SECONDS = 60.0  # kafka-python's max_block_ms: how long one send() may wait
-GIVE_UP_SECONDS = SEND_BLOCK_SECONDS + FLUSH_TIMEOUT + CLOSE_TIMEOUT + 60.0
+GIVE_UP_SECONDS = SEND_BLOCK_MS / 1000 + FLUSH_TIMEOUT + CLOSE_TIMEOUT + 60.0
 """How long a replay may take to fail once the broker is gone or to finish once it is back, before
 the scenario calls it hung: past the replay's own bound (a blocked send, the bounded flush, the
 close), with a minute to spare."""

@@ -84,10 +84,15 @@ def run_cell(figure: Figure, *, seed: int) -> str:
     return f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, seed {seed}, {figure.seconds / 60:.0f} min"
 
 
+def section_pattern(mode: str) -> re.Pattern[str]:
+    """The mode's generated section, markers included; group 1 is what lies between them."""
+    begin, end = markers(mode)
+    return re.compile(re.escape(begin) + r"(.*?)" + re.escape(end), re.DOTALL)
+
+
 def table_rows(text: str, mode: str) -> list[str]:
     """The table rows of the mode's section in `text` (none when there is no such section)."""
-    begin, end = markers(mode)
-    found = re.search(re.escape(begin) + r"(.*?)" + re.escape(end), text, re.DOTALL)
+    found = section_pattern(mode).search(text)
     if found is None:
         return []
     lines = [line for line in found.group(1).splitlines() if line.startswith("| ")]
@@ -105,10 +110,9 @@ def write_section(path: Path, figures: Sequence[Figure], *, mode: str, seed: int
     scenarios this run left out stay as they were, each saying which run made it. So the full run
     can be recorded a scenario at a time (`stockstream chaos --scenario NAME --report FILE`)."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    cell = {figure.scenario: run_cell(figure, seed=seed) for figure in figures}
-    fresh = {figure.scenario: figure.row(cell[figure.scenario]) for figure in figures}
+    fresh = {figure.scenario: figure.row(run_cell(figure, seed=seed)) for figure in figures}
     rows = [fresh.pop(scenario_of(row), row) for row in table_rows(text, mode)]
-    rows += [fresh[figure.scenario] for figure in figures if figure.scenario in fresh]
+    rows += fresh.values()  # scenarios the table had no row for yet, in the run's order
     begin, end = markers(mode)
     section = "\n".join(
         [
@@ -122,7 +126,7 @@ def write_section(path: Path, figures: Sequence[Figure], *, mode: str, seed: int
             end,
         ]
     )
-    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.DOTALL)
+    pattern = section_pattern(mode)
     if pattern.search(text):
         text = pattern.sub(lambda _: section, text)
     else:
