@@ -105,10 +105,6 @@ class Settings(BaseSettings):
         "(0.0003: about 1.8% an hour).",
     )
 
-    replay_workers: int = Field(
-        default=0, ge=0, description="Producer processes of an as-fast-as-possible replay (0: one per core)."
-    )
-
     # Streaming
     trigger_interval: str = Field(default="5 seconds", description="Processing-time trigger of the stream.")
     max_offsets_per_trigger: int | None = Field(

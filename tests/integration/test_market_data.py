@@ -19,7 +19,7 @@ from stockstream import lake
 from stockstream.broker.admin import ensure_topic
 from stockstream.broker.replay import ReplayReport, publish
 from stockstream.config import Settings
-from stockstream.market.day_replay import publish_parallel, replay_days
+from stockstream.market.day_replay import replay_days
 from stockstream.market.extract import choose_source, extract
 from stockstream.market.intraday import load_plan, transactions
 from stockstream.market.sample import sample_transactions
@@ -154,23 +154,6 @@ def test_replayed_days_arrive_exactly_as_simulated(bars: Settings, spark: SparkS
         assert row.records == offsets.counts[row.partition]
         assert row.source == "offline" and row.topic == market.topic
     assert sum(row.records for row in manifest) == len(expected)
-
-
-def test_parallel_producers_send_the_same_records_with_exact_day_offsets(
-    bars: Settings, spark: SparkSession
-) -> None:
-    market = bars
-    plan = load_plan(spark, market, date(2026, 11, 19), date(2026, 11, 20))
-    expected = {txn.txn_id: (day, txn) for day, txn in transactions(plan, market)}
-    report = publish_parallel(market, plan, workers=2)
-    assert report.sent == len(expected) and not report.interrupted
-    received = consume(market, report)
-    assert sorted(value["txn_id"] for _, value, _ in received) == sorted(expected)
-    for day, offsets in report.days.items():
-        assert offsets.records == sum(1 for d, _ in expected.values() if d == day)
-        assert sum(offsets.counts.values()) == offsets.records
-        for partition, end in offsets.end_offsets.items():
-            assert offsets.start_offsets[partition] < end <= report.end_offsets[partition]
 
 
 def test_interrupted_replay_flushes_what_it_sent(market: Settings) -> None:

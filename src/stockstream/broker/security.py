@@ -1,5 +1,6 @@
 """How the Kafka clients authenticate and encrypt: the settings' security protocol as kafka-python
-keyword arguments and as options of Spark's Kafka source. PLAINTEXT (the local broker) adds nothing."""
+keyword arguments, as librdkafka properties (the replay's confluent-kafka producer) and as
+options of Spark's Kafka source. PLAINTEXT (the local broker) adds nothing."""
 
 from __future__ import annotations
 
@@ -35,6 +36,26 @@ def kafka_client_config(settings: Settings) -> dict[str, Any]:
         }
     if protocol.endswith("SSL") and settings.kafka_ssl_cafile is not None:
         config["ssl_cafile"] = str(settings.kafka_ssl_cafile)
+    return config
+
+
+def librdkafka_config(settings: Settings) -> dict[str, str]:
+    """The same settings as librdkafka properties (confluent-kafka's producer). Without a CA file
+    the wheel's statically linked OpenSSL probes the system's CA paths, as kafka-python uses the
+    system's CAs; the broker's host name is verified by both."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return {}
+    config = {"security.protocol": protocol.lower()}
+    if protocol.startswith("SASL_"):
+        username, password = _credentials(settings)
+        config |= {
+            "sasl.mechanism": settings.kafka_sasl_mechanism,
+            "sasl.username": username,
+            "sasl.password": password,
+        }
+    if protocol.endswith("SSL") and settings.kafka_ssl_cafile is not None:
+        config["ssl.ca.location"] = str(settings.kafka_ssl_cafile)
     return config
 
 
