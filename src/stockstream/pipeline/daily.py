@@ -75,8 +75,9 @@ def write_daily_gold(spark: SparkSession, settings: Settings, dates: Iterable[da
 def write_minute_bars(
     spark: SparkSession, settings: Settings, bars: DataFrame, dates: Iterable[date], *, complete: bool
 ) -> None:
-    """Merge minute bars in; `complete` (the finaliser, all of a day's bars) also deletes bars of
-    these dates that the source no longer has."""
+    """Merge minute bars in; `complete` (the finaliser, all of a day's bars, usually what the
+    table holds already) also deletes bars of these dates that the source no longer has, and
+    compares before it merges."""
     merge_days(
         spark,
         table(MINUTE_BARS).path(settings),
@@ -84,5 +85,6 @@ def write_minute_bars(
         MINUTE_BAR_KEYS,
         dates,
         delete_missing=complete,
+        skip_unchanged=complete,
         what="merge gold.minute_bars",
     )

@@ -12,6 +12,7 @@ Checks (ops.data_quality, one row per check):
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -77,6 +78,9 @@ class FinalizeReport:
     trade_date: date
     checks: list[Check]
     gold_rows: dict[str, int]
+    seconds: dict[str, float]
+    """Wall time of each phase: `recompute` (gold from silver, merged in), `checks` (the
+    reconciliation and ops.data_quality); bronze's re-validation is shared by the days and logged."""
 
     @property
     def passed(self) -> bool:
@@ -214,7 +218,9 @@ def finalize_days(
     from stockstream.pipeline.stream import STREAM_TABLES
 
     register(spark, settings, create=(*STREAM_TABLES, DATA_QUALITY))
+    started = time.monotonic()
     account = _bronze_account(spark, settings, days)
+    log.info("re-validated bronze for %d day(s) in %.1fs", len(days), time.monotonic() - started)
     reports = []
     for day in days:
         if on_day is not None:
@@ -234,6 +240,7 @@ def _finalize(spark: SparkSession, settings: Settings, day: date, account: Bronz
             completion.describe(),
         )
     ]
+    started = time.monotonic()
     for attempt in range(1, RECOMPUTE_ATTEMPTS + 1):
         silver_rows, changed, gold_rows = _recompute(spark, settings, day)
         # The stream (another process) may have added rows of the day since they were read and
@@ -262,12 +269,15 @@ def _finalize(spark: SparkSession, settings: Settings, day: date, account: Bronz
             attempt + 1,
             RECOMPUTE_ATTEMPTS,
         )
+    recomputed = time.monotonic()
     checks.append(_stream_equals_batch(changed))
     checks.append(_source_fidelity(spark, settings, day))
     checks.append(_conservation(account, day, silver_rows))
     checks.append(account.quarantine)
     _record(spark, settings, day, checks)
-    return FinalizeReport(day, checks, gold_rows)
+    seconds = {"recompute": recomputed - started, "checks": time.monotonic() - recomputed}
+    log.info("finalised %s: recompute %.1fs, checks %.1fs", day, seconds["recompute"], seconds["checks"])
+    return FinalizeReport(day, checks, gold_rows, seconds)
 
 
 def _recompute(
@@ -283,7 +293,13 @@ def _recompute(
             frames = daily_gold(silver, stocks)
             changed = {
                 name: merge_days(
-                    spark, table(name).path(settings), frame, DAILY_KEYS[name], [day], what=f"finalize {name}"
+                    spark,
+                    table(name).path(settings),
+                    frame,
+                    DAILY_KEYS[name],
+                    [day],
+                    skip_unchanged=True,
+                    what=f"finalize {name}",
                 )
                 for name, frame in frames.items()
             }
@@ -315,5 +331,6 @@ def _record(spark: SparkSession, settings: Settings, day: date, checks: list[Che
         ("trade_date", "check_name"),
         [day],
         delete_missing=False,
+        skip_unchanged=True,
         what="record ops.data_quality",
     )

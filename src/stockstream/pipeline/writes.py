@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -98,16 +99,24 @@ def merge_days(
     dates: Iterable[date],
     *,
     delete_missing: bool = True,
+    skip_unchanged: bool = False,
     what: str = "merge",
 ) -> int:
     """Make the table's rows of these trade_dates equal to `source`: insert new keys, update rows
     whose values changed (only those), and with delete_missing remove keys of these dates that the
     source no longer has. Replaying it changes nothing. Returns the rows it changed (inserted,
-    updated or deleted): 0 exactly when the table already held `source` (bookkeeping aside)."""
+    updated or deleted): 0 exactly when the table already held `source` (bookkeeping aside).
+
+    With skip_unchanged both sides are first compared on the driver (for small slices whose
+    usual state is "already equal", as the finaliser's): no MERGE at all when nothing differs.
+    A MERGE that changes nothing still reads every file of the slice and commits a version."""
     from delta.tables import DeltaTable
 
     days = date_list(dates)
     if not days:
+        return 0
+    if skip_unchanged and not rows_to_change(spark, path, source, keys, dates, delete_missing=delete_missing):
+        log.debug("%s: nothing to change, no MERGE", what)
         return 0
     scope = f"t.trade_date IN ({days})"
     match = " AND ".join([scope, *(f"t.{key} = s.{key}" for key in keys)])
@@ -129,7 +138,50 @@ def merge_days(
             return 0
         return sum(int(metrics[n]) for n in ("num_updated_rows", "num_deleted_rows", "num_inserted_rows"))
 
-    return retry_conflicts(write, what)
+    started = time.monotonic()
+    n = retry_conflicts(write, what)
+    log.debug("%s: %d rows changed in %.1fs", what, n, time.monotonic() - started)
+    return n
+
+
+def _same(a: object, b: object) -> bool:
+    """Equality as SQL's <=> sees it, NaN equal to NaN included (Spark orders NaN as one value)."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return a == b
+
+
+def rows_to_change(
+    spark: SparkSession,
+    path: Path,
+    source: DataFrame,
+    keys: Sequence[str],
+    dates: Iterable[date],
+    *,
+    delete_missing: bool = True,
+) -> int:
+    """How many rows merge_days would insert, update or delete, both sides collected to the
+    driver (meant for slices of a few thousand rows). A value Python compares unequal where SQL
+    would not (e.g. 0.1 as DECIMAL and as DOUBLE) only costs a MERGE that changes nothing."""
+    from pyspark.sql import functions as F
+
+    columns = [c for c in source.columns if c not in BOOKKEEPING]
+    values = [c for c in columns if c not in keys]
+    days = sorted(set(dates))
+    held = spark.read.format("delta").load(str(path)).where(F.col("trade_date").isin(days)).select(*columns)
+
+    def by_key(frame: DataFrame) -> dict[tuple[object, ...], tuple[object, ...]]:
+        return {tuple(row[k] for k in keys): tuple(row[v] for v in values) for row in frame.collect()}
+
+    wanted, current = by_key(source.select(*columns)), by_key(held)
+    inserted = sum(1 for key in wanted if key not in current)
+    deleted = sum(1 for key in current if key not in wanted) if delete_missing else 0
+    updated = sum(
+        1
+        for key, row in wanted.items()
+        if key in current and not all(_same(a, b) for a, b in zip(row, current[key], strict=True))
+    )
+    return inserted + deleted + updated
 
 
 def insert_new(
