@@ -58,8 +58,8 @@ status: install ## Show the services, their URLs, the Airflow login
 demo: install jars ## Set up, start the services, backfill the last trading days through Airflow (charts + report)
 	@bash scripts/demo.sh
 
-bench: install jars ## Benchmarks (results go in BENCHMARKS.md): replay vs Kafka's ProducerPerformance
-	$(BIN)/python benchmarks/replay_throughput.py --trades 2000 --runs 3
+bench: install jars ## Benchmarks (results go in BENCHMARKS.md): replay, stream, one day end to end
+	$(BIN)/stockstream bench $(BENCH_ARGS)
 
 chaos: install jars ## Fault injection on the real broker, stream and lakehouse; figures into RELIABILITY.md
 	$(BIN)/stockstream chaos --report RELIABILITY.md $(CHAOS_ARGS)

@@ -9,6 +9,7 @@ import json
 import logging
 import math
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -549,6 +550,7 @@ def finalize(
             grid.add_row(check.name, f"[{colour[check.status]}]{check.status}", check.detail)
         console.print(grid)
         console.print("gold rows: " + ", ".join(f"{name} {n}" for name, n in report.gold_rows.items()))
+        console.print("took: " + ", ".join(f"{phase} {s:.1f}s" for phase, s in report.seconds.items()))
     failed = [(report.trade_date, report.first_failure) for report in reports if report.first_failure]
     if failed:
         day, failure = failed[0]
@@ -884,6 +886,59 @@ def chaos(
             f"{len(failed)} scenario(s) lost, duplicated or failed a check: {', '.join(failed)}",
             "read the notes of the table above and the logs under --keep",
         )
+
+
+BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
+    # name: (script under benchmarks/, full arguments, smoke arguments)
+    "replay": (
+        "replay_throughput.py",
+        ["--trades", "2000", "--runs", "3"],
+        ["--trades", "20", "--runs", "1"],
+    ),
+    "stream": (
+        "stream_throughput.py",
+        ["--days", "20", "--runs", "3"],
+        ["--days", "1", "--trades", "40", "--runs", "1"],
+    ),
+    "day": ("day_cost.py", ["--days", "3"], ["--days", "1", "--trades", "20"]),
+}
+
+
+@app.command()
+@friendly
+def bench(
+    names: Annotated[
+        list[str] | None, typer.Argument(help=f"Benchmarks to run: {', '.join(BENCHMARKS)} (default: all).")
+    ] = None,
+    smoke: Annotated[
+        bool,
+        typer.Option("--smoke", help="A tiny load of each, to check the harness (the test suite runs it)."),
+    ] = False,
+) -> None:
+    """Benchmarks beside the engines' own tools: replay vs Kafka's ProducerPerformance, the stream vs
+    Spark's Kafka -> parse -> noop ceiling, and one trading day end to end (BENCHMARKS.md)."""
+    from stockstream.config import PROJECT_ROOT
+
+    chosen = names or list(BENCHMARKS)
+    unknown = [name for name in chosen if name not in BENCHMARKS]
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown benchmark {', '.join(unknown)}: choose from {', '.join(BENCHMARKS)}"
+        )
+    folder = PROJECT_ROOT / "benchmarks"
+    if not folder.is_dir():
+        raise StockstreamError(f"no benchmarks folder at {folder}", "run it from a clone of the repository")
+    failed = []
+    for name in chosen:
+        script, full, small = BENCHMARKS[name]
+        argv = [sys.executable, str(folder / script), *(small if smoke else full)]
+        console.print(
+            f"[bold]{name}[/bold]: {' '.join(['benchmarks/' + script, *argv[2:]])}", highlight=False
+        )
+        if subprocess.run(argv, cwd=PROJECT_ROOT, check=False).returncode != 0:  # noqa: S603
+            failed.append(name)
+    if failed:
+        raise StockstreamError(f"benchmark(s) failed: {', '.join(failed)}", "their output is above")
 
 
 if __name__ == "__main__":

@@ -360,3 +360,9 @@ def test_a_real_process_prints_two_lines_and_no_traceback(tmp_path: Path) -> Non
         f"error: {path}, line 1: byte 0xff is not UTF-8 text; is this a CSV file?",
         "what to do: give a text CSV in the seed's format, saved as UTF-8",
     ]
+
+
+def test_an_unknown_benchmark_is_named_with_the_choices() -> None:
+    result, output = run(["bench", "replay", "strem"])
+    assert result.exit_code == 2
+    assert "unknown benchmark strem: choose from replay, stream, day" in output
