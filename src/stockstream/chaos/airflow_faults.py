@@ -36,9 +36,11 @@ KILL_TITLE = "Airflow task SIGKILLed mid-run, retried"
 CLEAR_TITLE = "market_day run cleared and re-run"
 RUN_TIMEOUT = 2400.0  # a market_day run of one day, a retry's backoff included, on 2 busy cores
 ACTIVE = ("queued", "running")
-# Delta commits a task makes when it runs again on unchanged data: finalize's seven MERGEs (the
-# five daily gold tables, minute bars, data quality) commit even when they change no row.
-RERUN_COMMITS = {"finalize": 7, "extract": 0}
+# When a task's first try is killed: seconds after it started, drawn from this window. On a day
+# already processed neither task commits anything (finalize compares each table with its
+# recomputation before it would MERGE; extract reads without a JVM), so the kill lands while the
+# task reads: extract runs about 15 s, finalize 40-60 s on 2 busy cores.
+KILL_WINDOW = {"finalize": (5.0, 25.0), "extract": (0.0, 4.0)}
 
 
 @dataclass(frozen=True)
@@ -238,10 +240,9 @@ def kill_task_and_retry(
     figure: Figure | None = None,
 ) -> tuple[Figure, RunOutcome]:
     """Trigger market_day for `day` (already processed) over the REST API; once `task`'s first try
-    runs, has made `after_commits` Delta commits (finalize commits each of its seven MERGEs,
-    no-ops included; extract, on unchanged data, reads without a JVM and commits nothing) and
-    `delay` more seconds have passed, SIGKILL its process tree (task runner, Spark JVM and its
-    Python workers) and let Airflow retry it.
+    runs, has made `after_commits` Delta commits (on a day already processed neither finalize nor
+    extract commits anything) and `delay` more seconds have passed, SIGKILL its process tree
+    (task runner, Spark JVM and its Python workers) and let Airflow retry it.
     One trial: the killed try failed, the task succeeded on the next, the run succeeded, every
     table is unchanged. Recovery = the kill to the run's success."""
     figure = figure if figure is not None else Figure(KILL_TITLE)
@@ -372,9 +373,7 @@ def run_platform(
     """A platform of its own in `root` (`stockstream up`), the last `days` weekdays backfilled
     offline through Airflow; then a kill-and-retry trial for each of `tasks` on the last day, and
     `clears` clears of the last killed run; `stockstream down` at the end, whatever happened.
-    A task that commits several times on a re-run (finalize) is killed after a seeded random
-    number of its commits, between two of its writes; one that commits nothing (extract, about
-    15 s on a re-run) a seeded random 0..max_delay s after its try started."""
+    Each task's first try is killed a seeded random moment of its KILL_WINDOW after it started."""
     settings = platform_settings(root)
     today = datetime.now(UTC).date()
     # The last weekdays before today: a run the scheduler creates for yesterday (market_day is
@@ -398,13 +397,8 @@ def run_platform(
         )
         for task in tasks:
             try:
-                writes = RERUN_COMMITS.get(task, 0)
-                after, delay = (
-                    (rng.randint(1, writes - 1), 0.0) if writes > 1 else (0, rng.uniform(0, max_delay))
-                )
-                _, outcome = kill_task_and_retry(
-                    settings, chosen[-1], task, after_commits=after, delay=delay, figure=killed
-                )
+                delay = rng.uniform(*KILL_WINDOW.get(task, (0.0, max_delay)))
+                _, outcome = kill_task_and_retry(settings, chosen[-1], task, delay=delay, figure=killed)
             except StockstreamError as exc:  # e.g. the task ended before the kill: a failed trial
                 killed.trial(False, f"{task}: {exc.message}")
                 continue
