@@ -17,9 +17,7 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,36 +26,26 @@ from pathlib import Path
 
 from stockstream.broker.admin import ensure_topic
 from stockstream.broker.local import LocalBroker
-from stockstream.config import PROJECT_ROOT, Settings, settings_env
+from stockstream.chaos.airflow_faults import stockstream
+from stockstream.chaos.lab import free_port
+from stockstream.config import Settings
+from stockstream.errors import StockstreamError
 from stockstream.market.sources import business_days
 from stockstream.services.stream import StreamService
 
+TIMEOUT = 1800.0  # seconds one step may take
 STAGES = ("extract", "replay", "stream", "finalize", "render")
 PHASES = re.compile(r"took: recompute ([\d.]+)s, checks ([\d.]+)s")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def cli(settings: Settings, *args: str) -> tuple[float, str]:
-    """Seconds one `stockstream ...` takes, and its output; raises with the output on failure."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "STOCKSTREAM_"))}
+    """Seconds one `stockstream ...` takes, and its output; exits with the output's tail on failure."""
     started = time.monotonic()
-    result = subprocess.run(  # noqa: S603
-        [str(PROJECT_ROOT / ".venv" / "bin" / "stockstream"), *args],
-        env={**env, **settings_env(settings), "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    seconds = time.monotonic() - started
-    output = result.stdout + result.stderr
-    if result.returncode != 0:
-        raise SystemExit(f"`stockstream {' '.join(args)}` failed:\n{output[-3000:]}")
-    return seconds, output
+    try:
+        output = stockstream(settings, *args, timeout=TIMEOUT)
+    except StockstreamError as exc:
+        raise SystemExit(str(exc)) from None
+    return time.monotonic() - started, output
 
 
 def run_day(settings: Settings, day: date) -> dict[str, float]:

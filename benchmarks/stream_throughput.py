@@ -22,9 +22,7 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,19 +32,16 @@ from typing import TYPE_CHECKING
 
 from stockstream.broker.admin import ensure_topic
 from stockstream.broker.local import LocalBroker
-from stockstream.config import PROJECT_ROOT, Settings, settings_env
+from stockstream.chaos.airflow_faults import stockstream
+from stockstream.chaos.lab import free_port
+from stockstream.config import Settings
+from stockstream.errors import StockstreamError
 from stockstream.market.extract import choose_source, extract
 from stockstream.market.intraday import load_plan, transactions
 from stockstream.market.sources import business_days
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def load_backlog(spark: SparkSession, settings: Settings, days: list[date], scratch: Path) -> int:
@@ -111,18 +106,10 @@ def ours(settings: Settings, records: int) -> tuple[float, dict[str, float]]:
     from stockstream.completion import SILVER_QUERY
     from stockstream.tables import SILVER_TRANSACTIONS, STREAM_PROGRESS
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "STOCKSTREAM_"))}
-    result = subprocess.run(  # noqa: S603
-        [str(PROJECT_ROOT / ".venv" / "bin" / "stockstream"), "stream", "--available-now"],
-        env={**env, **settings_env(settings), "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SystemExit(
-            f"`stockstream stream --available-now` failed:\n{(result.stdout + result.stderr)[-3000:]}"
-        )
+    try:
+        stockstream(settings, "stream", "--available-now", timeout=3600)
+    except StockstreamError as exc:
+        raise SystemExit(str(exc)) from None
     silver = len(lake.read(settings, SILVER_TRANSACTIONS, columns=["txn_id"]))
     if silver != records:
         raise SystemExit(f"silver has {silver} rows after the run, the topic {records} valid records")

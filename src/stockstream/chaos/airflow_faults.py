@@ -342,8 +342,9 @@ def platform_settings(root: Path, **overrides: Any) -> Settings:
     return Settings(**{**values, **overrides})
 
 
-def stockstream(settings: Settings, *args: str, timeout: float) -> None:
-    """Run the stockstream CLI against this platform; raises with its output's tail on failure."""
+def stockstream(settings: Settings, *args: str, timeout: float) -> str:
+    """Run the stockstream CLI against this platform and return its output (stdout, then stderr);
+    raises with the output's tail on failure."""
     # The caller's own Airflow or stockstream settings must not leak into the platform.
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "STOCKSTREAM_"))}
     result = subprocess.run(  # noqa: S603
@@ -359,6 +360,7 @@ def stockstream(settings: Settings, *args: str, timeout: float) -> None:
         raise StockstreamError(
             f"`stockstream {' '.join(args)}` failed:\n{output}", f"logs: {settings.log_dir}"
         )
+    return result.stdout + result.stderr
 
 
 def run_platform(
