@@ -1,6 +1,6 @@
--- gold.action_daily: one row per (trade_date, action): transactions and shares by BUY/SELL.
--- Written by the stream's silver query (from silver for the trade_dates a batch touched, MERGE)
--- and reconciled by `stockstream finalize`.
+-- gold.action_daily: one row per (trade_date, action): transactions and shares by BUY/SELL. Written
+-- by the stream's silver query (from silver for the trade_dates a batch touched, rewriting a day
+-- only when it changed) and reconciled by `stockstream finalize`.
 CREATE TABLE IF NOT EXISTS gold.action_daily (
   trade_date DATE      NOT NULL COMMENT 'Trading day (key, partition column)',
   action     STRING    NOT NULL COMMENT 'BUY or SELL (key)',

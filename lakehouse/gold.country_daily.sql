@@ -1,6 +1,7 @@
--- gold.country_daily: one row per (trade_date, country): equal-weight mean growth of the
--- country's stocks, shares, growing/total counts. Written by the stream's silver query (from
--- gold.stock_daily for the trade_dates a batch touched, MERGE) and reconciled by `stockstream finalize`.
+-- gold.country_daily: one row per (trade_date, country): equal-weight mean growth of the country's
+-- stocks, shares, growing/total counts. Written by the stream's silver query (from gold.stock_daily
+-- for the trade_dates a batch touched, rewriting a day only when it changed) and reconciled by
+-- `stockstream finalize`.
 CREATE TABLE IF NOT EXISTS gold.country_daily (
   trade_date     DATE      NOT NULL COMMENT 'Trading day (key, partition column)',
   country        STRING    NOT NULL COMMENT 'Country (key)',

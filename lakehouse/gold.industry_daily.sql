@@ -1,6 +1,7 @@
 -- gold.industry_daily: one row per (trade_date, industry): equal-weight mean growth of the
 -- industry's stocks, shares, stock counts. Written by the stream's silver query (from
--- gold.stock_daily for the trade_dates a batch touched, MERGE) and reconciled by `stockstream finalize`.
+-- gold.stock_daily for the trade_dates a batch touched, rewriting a day only when it changed) and
+-- reconciled by `stockstream finalize`.
 CREATE TABLE IF NOT EXISTS gold.industry_daily (
   trade_date     DATE      NOT NULL COMMENT 'Trading day (key, partition column)',
   industry       STRING    NOT NULL COMMENT 'Industry (key)',

@@ -1,6 +1,6 @@
 -- gold.stock_daily: one row per (trade_date, ticker): the day's OHLCV, trades, VWAP, buy/sell
 -- shares and growth. Written by the stream's silver query (rebuilds the keys a batch touched from
--- silver, MERGE) and reconciled by `stockstream finalize`.
+-- silver, rewriting a day only when it changed) and reconciled by `stockstream finalize`.
 CREATE TABLE IF NOT EXISTS gold.stock_daily (
   trade_date  DATE      NOT NULL COMMENT 'Trading day in the exchange timezone (key, partition column)',
   ticker      STRING    NOT NULL COMMENT 'Ticker symbol (key)',

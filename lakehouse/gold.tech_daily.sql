@@ -1,6 +1,7 @@
--- gold.tech_daily: one row per (trade_date, industry) for the industries of the Technology
--- sector: equal-weight mean growth, shares, stock counts. Written by the stream's silver query
--- (from gold.stock_daily for the trade_dates a batch touched, MERGE) and reconciled by `stockstream finalize`.
+-- gold.tech_daily: one row per (trade_date, industry) for the industries of the Technology sector:
+-- equal-weight mean growth, shares, stock counts. Written by the stream's silver query (from
+-- gold.stock_daily for the trade_dates a batch touched, rewriting a day only when it changed) and
+-- reconciled by `stockstream finalize`.
 CREATE TABLE IF NOT EXISTS gold.tech_daily (
   trade_date     DATE      NOT NULL COMMENT 'Trading day (key, partition column)',
   industry       STRING    NOT NULL COMMENT 'Industry within the Technology sector (key)',

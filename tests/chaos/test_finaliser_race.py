@@ -38,24 +38,24 @@ def test_a_finaliser_overtaken_by_a_stream_batch_leaves_no_stale_gold(
 ) -> None:
     """The race the concurrent scenario hunts, made certain: the finaliser has read the day's
     silver when the stream adds rows of that day and rewrites its gold; the finaliser's gold
-    MERGEs then commit. They must not put the older values back (a lost update)."""
+    writes then commit. They must not put the older values back (a lost update)."""
     settings = lab.instance("finaliser-race")
     day = lab.days[1]
     txns = [t for t in lab.txns if lab.day_of(t) == day]
     first, second = txns[: len(txns) // 2], txns[len(txns) // 2 :]
     publish(settings, first, day_of=lab.day_of)
     stream_job(settings)
-    merge_days = writes.merge_days
+    replace_days = writes.replace_days
     overtaken: list[int] = []
 
-    def overtaken_merge(*args: Any, **kwargs: Any) -> int:
-        if not overtaken:  # the finaliser's first MERGE: its silver is read, no gold written yet
+    def overtaken_write(*args: Any, **kwargs: Any) -> int:
+        if not overtaken:  # the finaliser's first write: its silver is read, no gold written yet
             overtaken.append(1)
             publish(settings, second, day_of=lab.day_of)
             stream_job(settings)
-        return merge_days(*args, **kwargs)
+        return replace_days(*args, **kwargs)
 
-    monkeypatch.setattr(finalize, "merge_days", overtaken_merge)
+    monkeypatch.setattr(finalize, "replace_days", overtaken_write)
     report = finalize.finalize_day(lab.spark, settings, day)
     assert overtaken == [1]
     assert any("grew from" in record.getMessage() for record in caplog.records), "it saw silver grow"

@@ -12,7 +12,7 @@ from pyspark.sql import functions as F
 
 from stockstream.config import Settings
 from stockstream.pipeline import gold
-from stockstream.pipeline.writes import merge_days
+from stockstream.pipeline.writes import merge_days, replace_days
 from stockstream.tables import (
     ACTION_DAILY,
     COUNTRY_DAILY,
@@ -57,8 +57,8 @@ def daily_gold(silver: DataFrame, stocks: DataFrame | None = None) -> dict[str, 
 
 
 def write_daily_gold(spark: SparkSession, settings: Settings, dates: Iterable[date]) -> None:
-    """Rebuild the daily gold rows of these dates from silver and merge them in (only changed rows
-    are rewritten; groups gone from a day are deleted)."""
+    """Rebuild the daily gold rows of these dates from silver and write them in (only days whose
+    rows changed are rewritten; groups gone from a day are deleted)."""
     days = sorted(set(dates))
     if not days:
         return
@@ -66,7 +66,8 @@ def write_daily_gold(spark: SparkSession, settings: Settings, dates: Iterable[da
     stocks = gold.stock_daily(silver).persist()
     try:
         for name, frame in daily_gold(silver, stocks).items():
-            merge_days(spark, table(name).path(settings), frame, DAILY_KEYS[name], days, what=f"merge {name}")
+            path = table(name).path(settings)
+            replace_days(spark, path, frame, DAILY_KEYS[name], days, what=f"write {name}")
     finally:
         stocks.unpersist()
         silver.unpersist()

@@ -32,7 +32,7 @@ from stockstream.pipeline.daily import (
     write_minute_bars,
 )
 from stockstream.pipeline.silver import validate
-from stockstream.pipeline.writes import merge_days
+from stockstream.pipeline.writes import merge_days, replace_days
 from stockstream.tables import (
     BRONZE_TRANSACTIONS,
     DAILY_BARS,
@@ -92,7 +92,7 @@ class FinalizeReport:
 
 
 def _stream_equals_batch(changed: dict[str, int]) -> Check:
-    """Invariant 2, read off the finaliser's own MERGEs: they rewrite only rows whose values
+    """Invariant 2, read off the finaliser's own writes: they change only rows whose values
     differ from the batch recomputation (bookkeeping aside), so each table's changed-row count is
     the number of keys in which the stream's gold and the batch disagreed."""
     bad = {name: n for name, n in changed.items() if n}
@@ -207,7 +207,7 @@ def _conservation(account: BronzeAccount, day: date, silver_rows: int) -> Check:
 
 
 def finalize_day(spark: SparkSession, settings: Settings, day: date) -> FinalizeReport:
-    """Recompute the day's gold from silver, write it (MERGE, only changed rows) and reconcile."""
+    """Recompute the day's gold from silver, write it (only if it changed) and reconcile."""
     return finalize_days(spark, settings, [day])[0]
 
 
@@ -244,7 +244,7 @@ def _finalize(spark: SparkSession, settings: Settings, day: date, account: Bronz
     for attempt in range(1, RECOMPUTE_ATTEMPTS + 1):
         silver_rows, changed, gold_rows = _recompute(spark, settings, day)
         # The stream (another process) may have added rows of the day since they were read and
-        # rewritten the day's gold from them before the MERGEs above put back values computed
+        # rewritten the day's gold from them before the writes above put back values computed
         # from fewer rows: a lost update. silver is insert-only, so an unchanged count means
         # unchanged rows; a later stream batch rewrites gold after its own insert.
         now = silver_days(spark, settings, [day]).count()
@@ -283,8 +283,8 @@ def _finalize(spark: SparkSession, settings: Settings, day: date, account: Bronz
 def _recompute(
     spark: SparkSession, settings: Settings, day: date
 ) -> tuple[int, dict[str, int], dict[str, int]]:
-    """The day's gold recomputed from silver and merged in (only changed rows), minute bars
-    included: (silver rows read, rows each daily table's MERGE changed, gold rows per table)."""
+    """The day's gold recomputed from silver and written (only when it changed), minute bars
+    included: (silver rows read, rows changed in each daily table, gold rows per table)."""
     silver = silver_days(spark, settings, [day]).persist()
     try:
         silver_rows = silver.count()
@@ -292,14 +292,8 @@ def _recompute(
         try:
             frames = daily_gold(silver, stocks)
             changed = {
-                name: merge_days(
-                    spark,
-                    table(name).path(settings),
-                    frame,
-                    DAILY_KEYS[name],
-                    [day],
-                    skip_unchanged=True,
-                    what=f"finalize {name}",
+                name: replace_days(
+                    spark, table(name).path(settings), frame, DAILY_KEYS[name], [day], what=f"finalize {name}"
                 )
                 for name, frame in frames.items()
             }

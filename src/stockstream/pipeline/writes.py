@@ -184,6 +184,83 @@ def rows_to_change(
     return inserted + deleted + updated
 
 
+def replace_days(
+    spark: SparkSession,
+    path: Path,
+    source: DataFrame,
+    keys: Sequence[str],
+    dates: Iterable[date],
+    *,
+    what: str = "replace",
+) -> int:
+    """merge_days for small day slices (a daily gold table: tickers or groups x days): both sides
+    are compared on the driver, and only the days whose rows differ are rewritten, whole, by one
+    overwrite of their trade_date partitions (replaceWhere), where a MERGE would join, rewrite and
+    commit even when nothing changed. Rows whose values are unchanged keep their bookkeeping
+    columns; keys the source no longer has are deleted. Returns the rows inserted, updated or
+    deleted, as merge_days does; 0 means no commit. A concurrent write to these days fails the
+    overwrite, which is then retried from a fresh read (retry_conflicts)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import LongType, StructField, StructType, TimestampType
+
+    days = sorted(set(dates))
+    if not days:
+        return 0
+    columns = source.columns
+    # Timestamps cross to the driver and back as epoch microseconds: Python's naive datetimes
+    # would shift by the process's timezone (and be ambiguous in a DST fall-back hour).
+    stamps = {f.name for f in source.schema.fields if isinstance(f.dataType, TimestampType)}
+    as_micros = [F.unix_micros(F.col(c)).alias(c) if c in stamps else F.col(c) for c in columns]
+    position = {c: i for i, c in enumerate(columns)}
+    key_at = [position[k] for k in keys]
+    value_at = [i for c, i in position.items() if c not in keys and c not in BOOKKEEPING]
+    day_at = position["trade_date"]
+    wanted = [tuple(row) for row in source.select(*as_micros).collect()]
+    schema = StructType(
+        [StructField(f.name, LongType(), f.nullable) if f.name in stamps else f for f in source.schema.fields]
+    )
+
+    def write() -> int:
+        held = {
+            tuple(row[i] for i in key_at): tuple(row)
+            for row in spark.read.format("delta")
+            .load(str(path))
+            .where(F.col("trade_date").isin(days))
+            .select(*as_micros)
+            .collect()
+        }
+        rows: list[tuple[object, ...]] = []
+        changed_days: set[date] = set()
+        changed = 0
+        for row in wanted:
+            old = held.pop(tuple(row[i] for i in key_at), None)
+            if old is not None and all(_same(row[i], old[i]) for i in value_at):
+                rows.append(old)  # unchanged: keeps when it was written
+                continue
+            rows.append(row)
+            changed_days.add(row[day_at])
+            changed += 1
+        for old in held.values():  # left in held: keys the source no longer has
+            changed_days.add(old[day_at])
+            changed += 1
+        if not changed_days:
+            return 0
+        (
+            spark.createDataFrame([row for row in rows if row[day_at] in changed_days], schema)
+            .select(*[F.timestamp_micros(F.col(c)).alias(c) if c in stamps else F.col(c) for c in columns])
+            .write.format("delta")
+            .mode("overwrite")
+            .option("replaceWhere", f"trade_date IN ({date_list(changed_days)})")
+            .save(str(path))
+        )
+        return changed
+
+    started = time.monotonic()
+    n = retry_conflicts(write, what)
+    log.debug("%s: %d rows changed in %.1fs", what, n, time.monotonic() - started)
+    return n
+
+
 def insert_new(
     spark: SparkSession,
     path: Path,
