@@ -16,6 +16,12 @@ fast=(
   tests/unit tests/dags tests/integration
   tests/chaos/test_stream_kill.py tests/chaos/test_malformed.py tests/chaos/test_finaliser_race.py
 )
+# Two benchmark smoke runs (each a platform of its own for minutes) run after the end-to-end tests,
+# in their lane, which is otherwise shorter than this one.
+later=(
+  tests/integration/test_bench_smoke.py::test_day_cost_benchmark_times_every_stage_of_a_day
+  tests/integration/test_bench_smoke.py::test_memory_benchmark_samples_every_service_and_the_state_store_day_by_day
+)
 
 verdict() {  # exit code of one pytest run -> exit code of this script
   if [ "$1" -eq 5 ]; then
@@ -33,20 +39,20 @@ fi
 
 e2e_log="$(mktemp -t stockstream-e2e.XXXXXX.log)"
 echo "end-to-end tests started beside the others; their output follows at the end ($e2e_log)"
-"${pytest[@]}" tests/e2e >"$e2e_log" 2>&1 &
+"${pytest[@]}" tests/e2e "${later[@]}" >"$e2e_log" 2>&1 &
 e2e_pid=$!
 trap 'kill "$e2e_pid" 2>/dev/null' INT TERM
 
-"${pytest[@]}" "${fast[@]}"
+"${pytest[@]}" "${fast[@]}" "${later[@]/#/--deselect=}"
 verdict "$?" "unit, dags, integration, chaos"
 fast_code=$?
 
 wait "$e2e_pid"
 e2e_code=$?
 echo
-echo "==================== end-to-end tests (tests/e2e) ===================="
+echo "==================== end-to-end tests (tests/e2e) and two benchmark smoke runs ===================="
 cat "$e2e_log"
-verdict "$e2e_code" "tests/e2e"
+verdict "$e2e_code" "tests/e2e and the benchmark smoke runs"
 e2e_code=$?
 
 [ "$fast_code" -eq 0 ] && [ "$e2e_code" -eq 0 ]

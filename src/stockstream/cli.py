@@ -901,6 +901,19 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
         ["--days", "1", "--trades", "40", "--runs", "1"],
     ),
     "day": ("day_cost.py", ["--days", "3"], ["--days", "1", "--trades", "20"]),
+    "year": (
+        "year_queries.py",
+        ["--days", "252", "--runs", "3"],
+        ["--days", "5", "--trades", "20", "--runs", "1"],
+    ),
+    # One day in the smoke run (the suite's time): the state-store verdict needs two or more.
+    "memory": ("memory.py", ["--days", "5"], ["--days", "1", "--trades", "20"]),
+    # The issue's steady load; the smoke run a tiny one (lower rates: --rate 2000, 5000 by hand).
+    "freshness": (
+        "freshness.py",
+        ["--rate", "20000", "--seconds", "60"],
+        ["--rate", "200", "--seconds", "10", "--warmup", "5"],
+    ),
 }
 
 
@@ -916,7 +929,8 @@ def bench(
     ] = False,
 ) -> None:
     """Benchmarks beside the engines' own tools: replay vs Kafka's ProducerPerformance, the stream vs
-    Spark's Kafka -> parse -> noop ceiling, and one trading day end to end (BENCHMARKS.md)."""
+    Spark's Kafka -> parse -> noop ceiling, one trading day end to end, render and query over a year,
+    memory per service and the state store, freshness at a steady load (BENCHMARKS.md)."""
     from stockstream.config import PROJECT_ROOT
 
     chosen = names or list(BENCHMARKS)

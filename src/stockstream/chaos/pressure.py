@@ -8,6 +8,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping
 
 import psutil
 
@@ -24,32 +25,96 @@ log = logging.getLogger(__name__)
 TITLE = "small driver heap, large backlog"
 
 
-class Watch(threading.Thread):
+def tree_rss(pids: Iterable[int]) -> tuple[int, int]:
+    """Resident memory (bytes) of these processes and all their descendants, each counted once,
+    and how many processes that is; (0, 0) when none is alive."""
+    tree: dict[int, psutil.Process] = {}
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            tree.update((p.pid, p) for p in [root, *root.children(recursive=True)])
+        except psutil.Error:
+            continue
+    rss, alive = 0, 0
+    for process in tree.values():
+        try:
+            rss += process.memory_info().rss
+        except psutil.Error:  # exited between the listing and the reading
+            continue
+        alive += 1
+    return rss, alive
+
+
+class RssWatch(threading.Thread):
+    """Samples the resident memory of named process trees every `interval` seconds: for each name,
+    `sources[name]()` gives the trees' root pids (none while it is not running); the last sample,
+    the peak and the process count of the last sample are kept per name, and the peak of their sum."""
+
+    def __init__(
+        self,
+        sources: Mapping[str, Callable[[], Iterable[int]]],
+        interval: float = 0.5,
+        name: str = "rss-watch",
+    ) -> None:
+        super().__init__(daemon=True, name=name)
+        self.sources = dict(sources)
+        self.interval = interval
+        self.last: dict[str, int] = dict.fromkeys(self.sources, 0)
+        self.peak: dict[str, int] = dict.fromkeys(self.sources, 0)
+        self.processes: dict[str, int] = dict.fromkeys(self.sources, 0)
+        self.peak_total = 0
+        self.samples = 0
+        self.done = threading.Event()
+        self._lock = threading.Lock()
+
+    def sample(self) -> None:
+        """One sample of every source."""
+        taken = {name: tree_rss(pids()) for name, pids in self.sources.items()}
+        with self._lock:
+            for name, (rss, count) in taken.items():
+                self.last[name] = rss
+                self.processes[name] = count
+                self.peak[name] = max(self.peak[name], rss)
+            self.peak_total = max(self.peak_total, sum(rss for rss, _ in taken.values()))
+            self.samples += 1
+
+    def snapshot(self) -> tuple[dict[str, int], dict[str, int]]:
+        """The last sample and the peak so far of each source, in bytes."""
+        with self._lock:
+            return dict(self.last), dict(self.peak)
+
+    def run(self) -> None:
+        while not self.done.wait(self.interval):
+            self.sample()
+
+    def stop(self) -> None:
+        """Stop sampling and wait for the thread (fine before it started, and twice)."""
+        self.done.set()
+        if self.ident is not None:
+            self.join()
+
+
+class Watch(RssWatch):
     """Samples the streaming job while it works through the backlog: the job pids seen (a
     second one means the supervisor restarted it) and the peak resident memory of the job's
     process tree (driver and its JVM)."""
 
     def __init__(self, settings: Settings, interval: float = 0.5) -> None:
-        super().__init__(daemon=True, name="pressure-watch")
+        super().__init__({"job": self._job}, interval, name="pressure-watch")
         self.settings = settings
-        self.interval = interval
         self.pids: list[int] = []
-        self.peak_rss = 0
-        self.done = threading.Event()
 
-    def run(self) -> None:
-        while not self.done.wait(self.interval):
-            pid = stream_job_pid(self.settings)
-            if pid is None:
-                continue
-            if not self.pids or self.pids[-1] != pid:
-                self.pids.append(pid)
-            try:
-                root = psutil.Process(pid)
-                rss = sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
-            except psutil.Error:
-                continue
-            self.peak_rss = max(self.peak_rss, rss)
+    def _job(self) -> list[int]:
+        pid = stream_job_pid(self.settings)
+        if pid is None:
+            return []
+        if not self.pids or self.pids[-1] != pid:
+            self.pids.append(pid)
+        return [pid]
+
+    @property
+    def peak_rss(self) -> int:
+        return self.peak["job"]
 
 
 def run(
