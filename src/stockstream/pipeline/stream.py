@@ -194,11 +194,14 @@ class SilverBatch:
                 )
                 .collect()
             )
+            rows = sum(int(r["rows"]) for r in per_partition)
+            valid_rows = sum(int(r["valid"]) for r in per_partition)
             valid = valid_records(validated)
             dates: list[date] = [row[0] for row in valid.select("trade_date").distinct().collect()]
-            append_once(
-                quarantine_records(validated), table(SILVER_QUARANTINE).path(settings), app_id, batch_id
-            )
+            if valid_rows < rows:  # a retried batch has the same records: none to quarantine again
+                append_once(
+                    quarantine_records(validated), table(SILVER_QUARANTINE).path(settings), app_id, batch_id
+                )
             validated_at = time.monotonic()
             inserted = insert_new(
                 spark,
@@ -211,8 +214,6 @@ class SilverBatch:
             silver_at = time.monotonic()
             write_daily_gold(spark, settings, dates)
             gold_at = time.monotonic()
-            rows = sum(int(r["rows"]) for r in per_partition)
-            valid_rows = sum(int(r["valid"]) for r in per_partition)
             offsets = {int(r["partition"]): int(r["last"]) + 1 for r in per_partition}
             topic = per_partition[0]["topic"] if per_partition else settings.topic
             progress = {
