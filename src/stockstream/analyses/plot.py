@@ -145,6 +145,10 @@ def growth_heatmap(
             annot=labels,
             fmt="",
             annot_kws={"fontsize": 8.5},
+            # The ticks are set below: seaborn's "auto" labels measure every label for overlaps
+            # first, a quarter of a year's render.
+            xticklabels=False,
+            yticklabels=False,
             linewidths=0.8,
             linecolor="white",
             cbar_kws={"label": "growth (%)", "format": FuncFormatter(lambda v, _: f"{v:+.1f}%"), "pad": 0.02},
@@ -264,6 +268,8 @@ def volume_heatmap(grid: pd.DataFrame, period: str = "") -> Figure:
             annot=labels,
             fmt="",
             annot_kws={"fontsize": 8},
+            xticklabels=False,  # set below, as in growth_heatmap
+            yticklabels=False,
             linewidths=0.5,
             linecolor="white",
             cbar_kws={
