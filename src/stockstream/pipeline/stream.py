@@ -198,7 +198,7 @@ class SilverBatch:
             valid_rows = sum(int(r["valid"]) for r in per_partition)
             valid = valid_records(validated)
             dates: list[date] = [row[0] for row in valid.select("trade_date").distinct().collect()]
-            if valid_rows < rows:  # a retried batch has the same records: none to quarantine again
+            if valid_rows < rows:  # none rejected: no empty commit (a retry has the same records)
                 append_once(
                     quarantine_records(validated), table(SILVER_QUARANTINE).path(settings), app_id, batch_id
                 )
