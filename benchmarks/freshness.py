@@ -38,8 +38,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import platform
 import random
 import re
 import secrets
@@ -59,13 +57,12 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from stockstream import lake
+from stockstream.benchmarking import cli, machine
 from stockstream.broker.admin import ensure_topic
 from stockstream.broker.local import LocalBroker
 from stockstream.broker.replay import FLUSH_TIMEOUT, Deliveries, ReplayReport, publisher, send, shut
-from stockstream.chaos.airflow_faults import stockstream
 from stockstream.chaos.lab import free_port
 from stockstream.config import Settings
-from stockstream.errors import StockstreamError
 from stockstream.market.sources import business_days
 from stockstream.market.transactions import Transaction
 from stockstream.services.stream import StreamService
@@ -91,14 +88,6 @@ SETUP_TIMEOUT = 300.0
 INVISIBLE = math.inf
 MIN_COMMITS = 3
 """Commits a rate or a trend is read from: each batch takes everything waiting, so two say little."""
-
-
-def machine() -> str:
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (
-        f"{platform.platform()}, {platform.machine()}, {os.cpu_count()} cores, {memory:.1f} GiB, "
-        f"Python {platform.python_version()}, {date.today()}"
-    )
 
 
 @dataclass(frozen=True)
@@ -443,12 +432,7 @@ class Run:
 def run(settings: Settings, day: date, *, rate: float, seconds: float, warmup: float, drain: float) -> Run:
     """Extract `day`'s reference data, start the stream, send and measure (the broker is up)."""
     iso = day.isoformat()
-    try:
-        stockstream(
-            settings, "extract", "--start", iso, "--end", iso, "--source", "offline", timeout=SETUP_TIMEOUT
-        )
-    except StockstreamError as exc:
-        raise SystemExit(str(exc)) from None
+    cli(settings, "extract", "--start", iso, "--end", iso, "--source", "offline", timeout=SETUP_TIMEOUT)
     stocks = universe(settings)
     stream = StreamService(settings)
     poller: DashboardPoller | None = None

@@ -37,18 +37,17 @@ from pathlib import Path
 import psutil
 
 from stockstream import lake
-from stockstream.chaos.airflow_faults import platform_settings, stockstream
+from stockstream.benchmarking import cli
+from stockstream.chaos.airflow_faults import platform_settings
 from stockstream.chaos.pressure import RssWatch
 from stockstream.completion import replayed_records
 from stockstream.config import Settings
-from stockstream.errors import StockstreamError
 from stockstream.market.sources import business_days
 from stockstream.pipeline.drain import batch_log
 from stockstream.services.manager import Platform
 from stockstream.services.process import wait_until
 from stockstream.tables import ALERTS, MINUTE_BARS, SILVER_TRANSACTIONS, table
 
-TIMEOUT = 1800.0  # seconds one step may take
 SERVICES = ("broker", "stream", "Airflow", "dashboard")
 STATEFUL = {"minute_bars": MINUTE_BARS, "alerts": ALERTS}
 DELTA_END_INDEX = 2**63 - 1 - 100
@@ -75,14 +74,6 @@ class DayRow:
     events: int
     rss: dict[str, tuple[int, int]]  # service -> (now, peak so far), bytes
     state: dict[str, StateSize]
-
-
-def cli(settings: Settings, *args: str) -> str:
-    """The output of one `stockstream ...`; exits with the output's tail on failure."""
-    try:
-        return stockstream(settings, *args, timeout=TIMEOUT)
-    except StockstreamError as exc:
-        raise SystemExit(str(exc)) from None
 
 
 def service_pids(services: Platform) -> dict[str, Callable[[], list[int]]]:

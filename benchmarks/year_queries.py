@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import signal
 import statistics
@@ -44,9 +42,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stockstream.analyses import CHART_FILES
-from stockstream.chaos.airflow_faults import stockstream
+from stockstream.benchmarking import cli, machine
 from stockstream.config import Settings
-from stockstream.errors import StockstreamError
 from stockstream.market.sources import business_days
 
 if TYPE_CHECKING:
@@ -54,7 +51,6 @@ if TYPE_CHECKING:
 
     from stockstream.market.intraday import DayPlan
 
-TIMEOUT = 1800.0  # seconds one CLI call may take
 GOAL_SECONDS = 5.0
 CHUNK_DAYS = 10
 """Days simulated and written to silver at a time: about 200k records at 400 trades a day."""
@@ -96,14 +92,6 @@ def timed(run: Callable[[], object]) -> float:
     started = time.monotonic()
     run()
     return time.monotonic() - started
-
-
-def cli(settings: Settings, *args: str) -> str:
-    """Output of one `stockstream ...`; exits with the output's tail on failure."""
-    try:
-        return stockstream(settings, *args, timeout=TIMEOUT)
-    except StockstreamError as exc:
-        raise SystemExit(str(exc)) from None
 
 
 def write_silver(spark: SparkSession, settings: Settings, plan: DayPlan, scratch: Path) -> int:
@@ -292,14 +280,6 @@ def measure_sql(settings: Settings, query: str, runs: int) -> dict[str, list[flo
         f"sql: {len(rows)} sectors, days per sector {days}; highest average {rows[0]['sector']}", flush=True
     )
     return figures
-
-
-def machine() -> str:
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (
-        f"{platform.platform()}, {platform.machine()}, {os.cpu_count()} cores, {memory:.1f} GiB, "
-        f"Python {platform.python_version()}, {date.today()}"
-    )
 
 
 def main() -> int:
