@@ -28,6 +28,7 @@ from stockstream import lake
 from stockstream.analyses import CHART_FILES, REPORT_FILE
 from stockstream.config import PROJECT_ROOT, Settings, settings_env
 from stockstream.market.sources import business_days
+from stockstream.orchestration.airflow_api import AirflowApi
 from stockstream.orchestration.days import trailing_window
 from stockstream.services.airflow import AirflowService, airflow_env
 from stockstream.services.listeners import exposed, instance_listeners, listening_addresses
@@ -318,6 +319,14 @@ def test_dag_test_runs_an_older_day_against_the_running_platform(demo: Demo) -> 
     passing checks (invariant 6: an older day backfilled after newer ones), and the newer days'
     gold does not change."""
     newer = lake.read(demo.settings, STOCK_DAILY, where=[("trade_date", ">=", DAYS[0])])
+    # dag.test() runs the tasks in this process, but its run is a real, running run in the
+    # metadata database: with market_day unpaused (the tests before unpaused it) the live
+    # scheduler runs the same task instances too, and whichever is second fails
+    # ("TI was not in a state where it could be marked as running"). Airflow's scheduler leaves
+    # the runs of a paused DAG alone, so pause it for the test, as a user would.
+    api = AirflowApi(demo.settings)
+    was_paused = bool(api.wait_for_dag("market_day").get("is_paused"))
+    api.set_paused("market_day", True)
     code = (
         "from airflow.dag_processing.dagbag import DagBag\n"
         f"bag = DagBag(dag_folder={str(PROJECT_ROOT / 'dags')!r})\n"
@@ -325,7 +334,10 @@ def test_dag_test_runs_an_older_day_against_the_running_platform(demo: Demo) -> 
         f"run = bag.get_dag('market_day').test(run_conf={{'day': '{OLDER}', 'source': 'offline'}})\n"
         "print('STATE', run.state)\n"
     )
-    result = airflow_python(demo, code, timeout=900)
+    try:
+        result = airflow_python(demo, code, timeout=900)
+    finally:
+        api.set_paused("market_day", was_paused)
     assert "STATE success" in result.stdout, result.stdout[-3000:] + result.stderr[-5000:]
 
     gold = lake.read(demo.settings, STOCK_DAILY, where=[("trade_date", "=", OLDER)])
