@@ -1,12 +1,16 @@
 """Day cost: one trading day end to end, stage by stage, as the market_day DAG runs it.
 
-    .venv/bin/python benchmarks/day_cost.py [--days 3] [--end 2026-11-20] [--trades 400]
+    .venv/bin/python benchmarks/day_cost.py [--days 3] [--end 2026-11-20] [--trades 400] [--tickers 53]
 
 Starts its own broker and supervised stream (the defaults of `stockstream up`) in a temporary
 data root on free ports, then for each of the last --days weekdays up to --end runs the CLI
 steps one after the other, each in its own process as Airflow's tasks do: `extract`,
 `replay --speed 0`, `wait` (until the stream has the day), `finalize`, `render`. It prints each
-day's seconds per stage, the median day, and the finaliser's own phases.
+day's seconds per stage and records, the median day, and the finaliser's own phases.
+
+--tickers other than the packaged universe's 53 runs on a universe of that many: its first ones,
+or all of them and copies under new tickers (AAPL-2, ...), each with its own simulated trades.
+benchmarks/scaling.py runs this script for several sizes.
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ from datetime import date
 from pathlib import Path
 
 from stockstream.benchmarking import cli as run_step
+from stockstream.benchmarking import universe_of
 from stockstream.broker.admin import ensure_topic
 from stockstream.broker.local import LocalBroker
 from stockstream.chaos.lab import free_port
+from stockstream.completion import replayed_records
 from stockstream.config import Settings
 from stockstream.market.sources import business_days
 from stockstream.services.stream import StreamService
@@ -65,12 +71,15 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=3, help="trading days to run, one after another")
     parser.add_argument("--end", type=date.fromisoformat, default=date(2026, 11, 20), help="last day")
     parser.add_argument("--trades", type=int, default=400, help="simulated trades per ticker and day")
+    parser.add_argument(
+        "--tickers", type=int, default=53, help="tickers in the universe (53: the packaged one)"
+    )
     parser.add_argument("--keep", type=Path, help="run in this folder and keep it (default: a scratch one)")
     args = parser.parse_args()
     # SIGTERM (kill, a CI timeout) stops the broker and the stream too, as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    if args.days < 1 or args.trades < 1:
-        parser.error("--days and --trades must be at least 1")
+    if args.days < 1 or args.trades < 1 or args.tickers < 1:
+        parser.error("--days, --trades and --tickers must be at least 1")
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="stockstream-daycost-"))
     settings = Settings(
@@ -80,12 +89,13 @@ def main() -> int:
         sim_trades_per_day=args.trades,
         source="offline",
         start_timeout=300,
+        universe_file=None if args.tickers == 53 else universe_of(args.tickers, root / "universe.csv"),
     )
     candidates = business_days(date.fromordinal(args.end.toordinal() - 7 * args.days), args.end)
     days = candidates[-args.days :]
     print(
-        f"# day cost: {len(days)} day(s) {days[0]}..{days[-1]}, 53 tickers x {args.trades} trades, "
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"# day cost: {len(days)} day(s) {days[0]}..{days[-1]}, {args.tickers} tickers x {args.trades} "
+        f"trades, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{date.today()}",
         flush=True,
     )
@@ -99,10 +109,8 @@ def main() -> int:
         for day in days:
             rows.append(run_day(settings, day))
             total = sum(rows[-1][stage] for stage in STAGES)
-            print(
-                f"{day}: {total:.1f}s (" + ", ".join(f"{s} {rows[-1][s]:.1f}s" for s in STAGES) + ")",
-                flush=True,
-            )
+            stages = ", ".join(f"{s} {rows[-1][s]:.1f}s" for s in STAGES)
+            print(f"{day}: {total:.1f}s ({stages}), {replayed_records(settings, day):,} records", flush=True)
     finally:
         stream.stop()
         broker.stop()

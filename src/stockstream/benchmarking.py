@@ -4,9 +4,11 @@ step's message when it fails."""
 
 from __future__ import annotations
 
+import csv
 import os
 import platform
 from datetime import date
+from pathlib import Path
 
 from stockstream.chaos.airflow_faults import stockstream
 from stockstream.config import Settings
@@ -32,3 +34,29 @@ def cli(settings: Settings, *args: str, timeout: float = STEP_TIMEOUT) -> str:
         return stockstream(settings, *args, timeout=timeout)
     except StockstreamError as exc:
         raise SystemExit(str(exc)) from None
+
+
+def universe_of(tickers: int, path: Path) -> Path:
+    """A universe CSV of `tickers` stocks at `path`: the packaged universe's first ones, or all of
+    it and then copies of its rows under new tickers (AAPL-2, MSFT-2, ..., AAPL-3, ...), each copy
+    with its own simulated prices (the simulator seeds by ticker) and its original's profile."""
+    from stockstream.market.reference import COLUMNS, UNIVERSE_CSV
+
+    if tickers < 1:
+        raise ValueError("a universe needs at least one ticker")
+    with UNIVERSE_CSV.open(encoding="utf-8", newline="") as handle:
+        packaged = list(csv.DictReader(handle))
+    rows = []
+    for i in range(tickers):
+        row = dict(packaged[i % len(packaged)])
+        copy = i // len(packaged) + 1
+        if copy > 1:
+            row["ticker"] = f"{row['ticker']}-{copy}"
+            row["name"] = f"{row['name']} (copy {copy})"
+        rows.append(row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(COLUMNS))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path

@@ -901,6 +901,24 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
         ["--days", "1", "--trades", "40", "--runs", "1"],
     ),
     "day": ("day_cost.py", ["--days", "3"], ["--days", "1", "--trades", "20"]),
+    # Sizes of a day (tickers, trades) through day_cost.py, and a 20-day backfill through Airflow;
+    # the smoke run one small day of a 60-ticker universe, no backfill (the suite's time).
+    "scaling": (
+        "scaling.py",
+        [],
+        [
+            "--tickers",
+            "60",
+            "--ticker-trades",
+            "20",
+            "--trades",
+            "",
+            "--days-each",
+            "1",
+            "--backfill-days",
+            "0",
+        ],
+    ),
     "year": (
         "year_queries.py",
         ["--days", "252", "--runs", "3"],

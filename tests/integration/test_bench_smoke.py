@@ -59,16 +59,20 @@ def test_stream_benchmark_reads_the_whole_backlog_beside_sparks_ceiling() -> Non
     assert all(int(m.group(2).replace(",", "")) > 0 for m in rows.values())
 
 
-def test_day_cost_benchmark_times_every_stage_of_a_day() -> None:
-    out = smoke("day")
-    stages = re.search(r"^\| median \| ([\d. |]+) \|$", out, re.M)
-    assert stages is not None, out
-    seconds = [float(v) for v in stages.group(1).split(" | ")]
-    # extract, replay, stream, finalize, render and their total.
-    assert len(seconds) == 6
-    assert all(s > 0 for s in seconds)
-    assert seconds[-1] == pytest.approx(sum(seconds[:-1]), abs=0.3)
-    assert re.search(r"finaliser phases \(median\): recompute [\d.]+s, checks [\d.]+s", out)
+def test_scaling_benchmark_times_a_day_of_a_larger_universe_stage_by_stage() -> None:
+    """The scaling benchmark's smoke run: day_cost.py (the day benchmark) on a 60-ticker universe,
+    the packaged 53 and copies of the first 7 under new tickers, parsed into the scaling table."""
+    out = smoke("scaling")
+    assert "60 tickers x 20 trades: 1,200 records in " in out
+    row = re.search(r"^\| 60 \| 1,200 \| ([\d.]+) \| ([\d. |]+) \| ([\d,]+) \| 1\.00 \| 1\.00 \|$", out, re.M)
+    assert row is not None, out
+    total = float(row.group(1))
+    stages = [float(v) for v in row.group(2).split(" | ")]
+    # extract, replay, stream, finalize, render: each took time and they add up to the day.
+    assert len(stages) == 5 and all(s > 0 for s in stages)
+    assert total == pytest.approx(sum(stages), abs=0.3)
+    assert int(row.group(3).replace(",", "")) == pytest.approx(1200 / total, abs=1)
+    assert "backfill through Airflow" not in out
 
 
 def test_year_benchmark_renders_and_queries_the_gold_it_built() -> None:
