@@ -3,19 +3,24 @@ tables a sensor polls and the gold rows a chart needs.
 
 Spark stays the only writer. A read here sees the latest committed snapshot, exactly as a Spark
 batch read would; it is for processes where a SparkSession would cost more than the read itself
-(an Airflow sensor poke, a render, the dashboard), never for unbounded scans.
+(an Airflow sensor poke, a render, the dashboard, the few gold rows of a day the stream compares
+before it writes them: pipeline/writes.replace_days), never for unbounded scans.
 """
 
 from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from stockstream.config import Settings
 from stockstream.tables import table
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # A delta-rs filter term: (column, operator, value), e.g. ("trade_date", ">=", date(2026, 1, 5)).
 Filter = tuple[str, str, Any]
@@ -46,17 +51,28 @@ def scan_files(settings: Settings, name: str, where: Sequence[Filter] = ()) -> l
     return sorted(fragment.path for fragment in dataset.get_fragments(filter=expression))
 
 
+def read_path(path: Path, columns: Sequence[str], where: Sequence[Filter] = ()) -> pa.Table:
+    """`read` of the Delta table at `path` (it must exist) as an Arrow table: the values keep
+    their types (a pandas frame would make a nullable integer a float), for code that compares
+    them with rows Spark collected."""
+    dataset, expression = _dataset(path, where)
+    return dataset.to_table(columns=list(columns), filter=expression)
+
+
 def _scan(settings: Settings, name: str, where: Sequence[Filter]) -> tuple[Any, Any] | None:
     """(pyarrow dataset of the table's latest snapshot, filter expression of `where`), or None
     when the table does not exist."""
+    spec = table(name)
+    if not spec.exists(settings):
+        return None
+    return _dataset(spec.path(settings), where)
+
+
+def _dataset(path: Path, where: Sequence[Filter]) -> tuple[Any, Any]:
     import pyarrow.dataset as ds
     import pyarrow.fs as pa_fs
     from deltalake import DeltaTable
 
-    spec = table(name)
-    path = spec.path(settings)
-    if not spec.exists(settings):
-        return None
     delta = DeltaTable(str(path))
     # Arrow's own local filesystem, not delta-rs' default Python-backed one: Arrow's IO threads
     # calling into Python were seen to abort the interpreter at exit ("terminate called without
