@@ -79,8 +79,9 @@ def size_rows(label: str, sizes: list[tuple[int, int, dict[str, float]]]) -> lis
     return lines
 
 
-def backfill(days: list[date], trades: int) -> tuple[float, float]:
-    """Seconds to start the platform, and of one `stockstream backfill` of `days` through Airflow."""
+def backfill(days: list[date], trades: int) -> tuple[float, float, str]:
+    """Seconds to start the platform and of one `stockstream backfill` of `days` through Airflow,
+    and the command's per-day summary (each run's duration, checks and gold rows)."""
     root = Path(tempfile.mkdtemp(prefix="stockstream-scaling-"))
     settings = platform_settings(root, sim_trades_per_day=trades)
     services = Platform(settings)
@@ -89,8 +90,12 @@ def backfill(days: list[date], trades: int) -> tuple[float, float]:
         services.up()
         up = time.monotonic() - started
         started = time.monotonic()
-        cli(settings, "backfill", "--start", days[0].isoformat(), "--end", days[-1].isoformat())
-        return up, time.monotonic() - started
+        said = cli(settings, "backfill", "--start", days[0].isoformat(), "--end", days[-1].isoformat())
+        took = time.monotonic() - started
+        lines = said.splitlines()
+        # The summary table the command ends with (titled "backfill of ...").
+        start = max((i for i, line in enumerate(lines) if "backfill of" in line), default=len(lines))
+        return up, took, "\n".join(lines[start:])
     finally:
         services.down()
         shutil.rmtree(root, ignore_errors=True)
@@ -142,8 +147,9 @@ def main() -> int:
             date.fromordinal(args.end.toordinal() - 2 * 7 * args.backfill_days), args.end
         )
         days = candidates[-args.backfill_days :]
-        up, took = backfill(days, 400)
+        up, took, summary = backfill(days, 400)
         filled = (days, up, took)
+        print(summary, flush=True)
         print(f"backfill of {len(days)} days: {took:.0f}s (platform up in {up:.0f}s)", flush=True)
 
     print()

@@ -164,7 +164,7 @@ def main() -> int:
     try:
         broker.start()
         ensure_topic(settings)
-        spark = spark_session(settings, "stockstream-bench")
+        spark = spark_session(settings, "stockstream-bench", long_running=True)
         extract(settings, days[0], days[-1], source=choose_source(settings, "offline"))
         loading = time.monotonic()
         records = load_backlog(spark, settings, days, scratch)

@@ -311,7 +311,7 @@ def main() -> int:
     )
     try:
         building = time.monotonic()
-        spark = spark_session(settings, "stockstream-yearbench")
+        spark = spark_session(settings, "stockstream-yearbench", long_running=True)
         steps = build_year(spark, settings, days, scratch)
         held = describe_tables(spark, settings, days)
         print(

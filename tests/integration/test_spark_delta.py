@@ -65,3 +65,15 @@ def test_settings_spark_conf_wins_over_defaults(settings: Settings) -> None:
     custom = settings.model_copy(update={"spark_conf": {"spark.sql.shuffle.partitions": "7", "x.y": "z"}})
     conf = spark_conf(custom, "t")
     assert conf["spark.sql.shuffle.partitions"] == "7" and conf["x.y"] == "z"
+
+
+def test_short_lived_drivers_compile_with_c1_and_the_stream_with_the_full_jit(settings: Settings) -> None:
+    step = spark_conf(settings, "t")["spark.driver.extraJavaOptions"].split()
+    stream = spark_conf(settings, "t", long_running=True)["spark.driver.extraJavaOptions"].split()
+    assert "-XX:TieredStopAtLevel=1" in step and "-XX:TieredStopAtLevel=1" not in stream
+    # Both keep the project's log4j2 configuration.
+    assert (
+        [o for o in step if o.startswith("-Dlog4j2")] == [o for o in stream if o.startswith("-Dlog4j2")] != []
+    )
+    off = spark_conf(settings.model_copy(update={"spark_quick_jit": False}), "t")
+    assert "-XX:TieredStopAtLevel=1" not in off["spark.driver.extraJavaOptions"]

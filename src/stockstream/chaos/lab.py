@@ -210,7 +210,9 @@ class Lab:
         broker = LocalBroker(settings)
         broker.start()
         own_spark = spark is None
-        session = spark if spark is not None else spark_session(settings, "stockstream-chaos")
+        session = (
+            spark if spark is not None else spark_session(settings, "stockstream-chaos", long_running=True)
+        )
         lab: Lab | None = None
         try:
             extract(settings, start, end, source=choose_source(settings, "offline"))

@@ -434,7 +434,7 @@ def run(settings: Settings, available_now: bool = False, stages: tuple[str, ...]
         if "bronze" in stages:
             refuse_data_loss(settings, status)
         owns_session = SparkSession.getActiveSession() is None
-        spark = spark_session(settings, "stockstream-stream", create_tables=STREAM_TABLES)
+        spark = spark_session(settings, "stockstream-stream", create_tables=STREAM_TABLES, long_running=True)
         # A new SparkContext installs PySpark's SIGINT handler, which cancels every Spark job at
         # once: Ctrl-C is a stop request like SIGTERM.
         stop.listen()
