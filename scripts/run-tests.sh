@@ -21,7 +21,8 @@ fast=(
   tests/chaos/test_broker_faults.py::test_a_small_heap_works_through_a_backlog_in_bounded_batches
 )
 # Two benchmark smoke runs (each a platform of its own for minutes) run after the end-to-end tests,
-# in their lane, to balance the two: on 2026-11-25 this lane then took 31 minutes, that one 35.
+# in their lane, to balance the two: on a fresh clone (2026-11-25) this lane then took 35 minutes,
+# that one 30.
 later=(
   tests/integration/test_bench_smoke.py::test_scaling_benchmark_times_a_day_of_a_larger_universe_stage_by_stage
   tests/integration/test_bench_smoke.py::test_memory_benchmark_samples_every_service_and_the_state_store_day_by_day
