@@ -52,13 +52,20 @@ def day_cost(tickers: int, trades: int, days: int, end: date) -> tuple[int, dict
     """Median records and seconds per stage (and total) of day_cost.py at this size."""
     argv = [sys.executable, str(DAY_COST), "--days", str(days), "--end", end.isoformat()]
     argv += ["--trades", str(trades), "--tickers", str(tickers)]
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
-    median = MEDIAN.search(done.stdout)
-    records = [int(r.replace(",", "")) for r in RECORDS.findall(done.stdout)]
-    if done.returncode != 0 or median is None or len(records) != days:
-        raise SystemExit(
-            f"day_cost.py {' '.join(argv[2:])} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
-        )
+    # Its lines are shown as they come (a size takes minutes), indented, and kept to be parsed.
+    lines = []
+    with subprocess.Popen(  # noqa: S603
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    ) as child:
+        assert child.stdout is not None
+        for line in child.stdout:
+            lines.append(line)
+            print(f"    {line}", end="", flush=True)
+    said = "".join(lines)
+    median = MEDIAN.search(said)
+    records = [int(r.replace(",", "")) for r in RECORDS.findall(said)]
+    if child.returncode != 0 or median is None or len(records) != days:
+        raise SystemExit(f"day_cost.py {' '.join(argv[2:])} failed (its output is above)")
     seconds = dict(zip([*STAGES, "total"], map(float, median.group(1).split(" | ")), strict=True))
     return sorted(records)[len(records) // 2], seconds
 
@@ -67,7 +74,7 @@ def size_rows(label: str, sizes: list[tuple[int, int, dict[str, float]]]) -> lis
     """A markdown table of (size, records, seconds) with growth against the first size."""
     lines = [
         f"| {label} | records | day (s) | " + " | ".join(STAGES) + " | records/s | x data | x time |",
-        "|---|" + "---|" * (len(STAGES) + 6),
+        "|---|" + "---|" * (len(STAGES) + 5),
     ]
     base_records, base_seconds = sizes[0][1], sizes[0][2]["total"]
     for size, records, seconds in sizes:
@@ -93,9 +100,10 @@ def backfill(days: list[date], trades: int) -> tuple[float, float, str]:
         said = cli(settings, "backfill", "--start", days[0].isoformat(), "--end", days[-1].isoformat())
         took = time.monotonic() - started
         lines = said.splitlines()
-        # The summary table the command ends with (titled "backfill of ...").
+        # The per-day summary table (titled "backfill of ..."), without the progress lines.
         start = max((i for i, line in enumerate(lines) if "backfill of" in line), default=len(lines))
-        return up, took, "\n".join(lines[start:])
+        end = next((i for i in range(start, len(lines)) if lines[i].startswith("└")), len(lines) - 1)
+        return up, took, "\n".join(lines[start : end + 1])
     finally:
         services.down()
         shutil.rmtree(root, ignore_errors=True)

@@ -189,7 +189,7 @@ def held_rows(
 ) -> list[tuple[Any, ...]]:
     """The table's rows of these trade_dates as tuples of `columns`, timestamps (the `stamps`
     columns) as epoch microseconds, read with delta-rs: the same values a Spark collect gives,
-    without the four or so Spark jobs a Delta read costs (snapshot, file filtering, the scan)."""
+    without the two to four Spark jobs a Delta read costs (snapshot, file filtering, the scan)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
