@@ -28,17 +28,16 @@ import time
 from datetime import date
 from pathlib import Path
 
+from stockstream.benchmarking import DAY_STAGES as STAGES
 from stockstream.benchmarking import cli as run_step
-from stockstream.benchmarking import universe_of
+from stockstream.benchmarking import last_weekdays, universe_of
 from stockstream.broker.admin import ensure_topic
 from stockstream.broker.local import LocalBroker
 from stockstream.chaos.lab import free_port
 from stockstream.completion import replayed_records
 from stockstream.config import Settings
-from stockstream.market.sources import business_days
 from stockstream.services.stream import StreamService
 
-STAGES = ("extract", "replay", "stream", "finalize", "render")
 PHASES = re.compile(r"took: recompute ([\d.]+)s, checks ([\d.]+)s")
 
 
@@ -91,8 +90,7 @@ def main() -> int:
         start_timeout=300,
         universe_file=None if args.tickers == 53 else universe_of(args.tickers, root / "universe.csv"),
     )
-    candidates = business_days(date.fromordinal(args.end.toordinal() - 7 * args.days), args.end)
-    days = candidates[-args.days :]
+    days = last_weekdays(args.end, args.days)
     print(
         f"# day cost: {len(days)} day(s) {days[0]}..{days[-1]}, {args.tickers} tickers x {args.trades} "
         f"trades, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "

@@ -37,12 +37,11 @@ from pathlib import Path
 import psutil
 
 from stockstream import lake
-from stockstream.benchmarking import cli
+from stockstream.benchmarking import cli, last_weekdays
 from stockstream.chaos.airflow_faults import platform_settings
 from stockstream.chaos.pressure import RssWatch
 from stockstream.completion import replayed_records
 from stockstream.config import Settings
-from stockstream.market.sources import business_days
 from stockstream.pipeline.drain import batch_log
 from stockstream.services.manager import Platform
 from stockstream.services.process import wait_until
@@ -220,8 +219,7 @@ def main() -> int:
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="stockstream-memory-"))
     settings = platform_settings(root, sim_trades_per_day=args.trades)
-    candidates = business_days(date.fromordinal(args.end.toordinal() - 7 * args.days), args.end)
-    days = candidates[-args.days :]
+    days = last_weekdays(args.end, args.days)
     print(
         f"# memory: {len(days)} day(s) {days[0]}..{days[-1]}, 53 tickers x {args.trades} trades, "
         f"{platform.machine()}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.1f} GiB "

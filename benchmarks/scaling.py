@@ -29,13 +29,12 @@ import time
 from datetime import date
 from pathlib import Path
 
-from stockstream.benchmarking import cli, machine
+from stockstream.benchmarking import DAY_STAGES as STAGES
+from stockstream.benchmarking import cli, last_weekdays, machine
 from stockstream.chaos.airflow_faults import platform_settings
-from stockstream.market.sources import business_days
 from stockstream.services.manager import Platform
 
 DAY_COST = Path(__file__).parent / "day_cost.py"
-STAGES = ("extract", "replay", "stream", "finalize", "render")
 MEDIAN = re.compile(r"^\| median \| ([\d. |]+) \|$", re.M)
 RECORDS = re.compile(r"^\d{4}-\d{2}-\d{2}: [\d.]+s \(.*\), ([\d,]+) records$", re.M)
 
@@ -151,10 +150,7 @@ def main() -> int:
         print(f"53 tickers x {trades} trades: {records:,} records in {seconds['total']:.1f}s", flush=True)
     filled = None
     if args.backfill_days:
-        candidates = business_days(
-            date.fromordinal(args.end.toordinal() - 2 * 7 * args.backfill_days), args.end
-        )
-        days = candidates[-args.backfill_days :]
+        days = last_weekdays(args.end, args.backfill_days)
         up, took, summary = backfill(days, 400)
         filled = (days, up, took)
         print(summary, flush=True)

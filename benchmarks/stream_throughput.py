@@ -30,6 +30,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stockstream.benchmarking import last_weekdays
 from stockstream.broker.admin import ensure_topic
 from stockstream.broker.local import LocalBroker
 from stockstream.chaos.airflow_faults import stockstream
@@ -38,7 +39,6 @@ from stockstream.config import Settings
 from stockstream.errors import StockstreamError
 from stockstream.market.extract import choose_source, extract
 from stockstream.market.intraday import load_plan, transactions
-from stockstream.market.sources import business_days
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -158,7 +158,7 @@ def main() -> int:
         source="offline",
         topic="backlog",
     )
-    days = business_days(args.end - timedelta(days=7 * args.days), args.end)[-args.days :]
+    days = last_weekdays(args.end, args.days)
     broker = LocalBroker(settings)
     figures: dict[str, list[float]] = {"Spark ceiling (Kafka -> parse -> noop)": [], "stockstream stream": []}
     try:

@@ -37,14 +37,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stockstream.analyses import CHART_FILES
-from stockstream.benchmarking import cli, machine
+from stockstream.benchmarking import cli, last_weekdays, machine
 from stockstream.config import Settings
-from stockstream.market.sources import business_days
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -301,7 +300,7 @@ def main() -> int:
 
     scratch = args.keep or Path(tempfile.mkdtemp(prefix="stockstream-yearbench-"))
     settings = Settings(data_root=scratch / "root", sim_trades_per_day=args.trades, source="offline")
-    days = business_days(args.end - timedelta(days=2 * args.days + 7), args.end)[-args.days :]
+    days = last_weekdays(args.end, args.days)
     query = SECTOR_VOLUME.format(start=days[0].isoformat(), end=days[-1].isoformat())
     print(
         f"# year queries: {len(days)} day(s) {days[0]}..{days[-1]}, 53 tickers x {args.trades} trades; "

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import os
 import platform
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from stockstream.chaos.airflow_faults import stockstream
@@ -16,6 +16,8 @@ from stockstream.errors import StockstreamError
 
 STEP_TIMEOUT = 1800.0
 """Seconds one CLI step may take."""
+DAY_STAGES = ("extract", "replay", "stream", "finalize", "render")
+"""The stages of a trading day in day_cost.py's table, in its column order (scaling.py parses it)."""
 
 
 def machine() -> str:
@@ -25,6 +27,13 @@ def machine() -> str:
         f"{platform.platform()}, {platform.machine()}, {os.cpu_count()} cores, {memory:.1f} GiB, "
         f"Python {platform.python_version()}, {date.today()}"
     )
+
+
+def last_weekdays(end: date, count: int) -> list[date]:
+    """The last `count` weekdays up to `end` (inclusive), oldest first: the days a benchmark runs."""
+    from stockstream.market.sources import business_days
+
+    return business_days(end - timedelta(days=7 * count), end)[-count:]
 
 
 def cli(settings: Settings, *args: str, timeout: float = STEP_TIMEOUT) -> str:
