@@ -16,8 +16,6 @@ benchmarks/scaling.py runs this script for several sizes.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import re
 import shutil
 import signal
@@ -30,7 +28,7 @@ from pathlib import Path
 
 from stockstream.benchmarking import DAY_STAGES as STAGES
 from stockstream.benchmarking import cli as run_step
-from stockstream.benchmarking import last_weekdays, universe_of
+from stockstream.benchmarking import last_weekdays, machine, universe_of
 from stockstream.broker.admin import ensure_topic
 from stockstream.broker.local import LocalBroker
 from stockstream.chaos.lab import free_port
@@ -93,8 +91,7 @@ def main() -> int:
     days = last_weekdays(args.end, args.days)
     print(
         f"# day cost: {len(days)} day(s) {days[0]}..{days[-1]}, {args.tickers} tickers x {args.trades} "
-        f"trades, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{date.today()}",
+        f"trades; {machine()}",
         flush=True,
     )
     broker = LocalBroker(settings)

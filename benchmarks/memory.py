@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import signal
 import sys
@@ -34,10 +32,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import psutil
-
 from stockstream import lake
-from stockstream.benchmarking import cli, last_weekdays
+from stockstream.benchmarking import cli, last_weekdays, machine
 from stockstream.chaos.airflow_faults import platform_settings
 from stockstream.chaos.pressure import RssWatch
 from stockstream.completion import replayed_records
@@ -221,9 +217,8 @@ def main() -> int:
     settings = platform_settings(root, sim_trades_per_day=args.trades)
     days = last_weekdays(args.end, args.days)
     print(
-        f"# memory: {len(days)} day(s) {days[0]}..{days[-1]}, 53 tickers x {args.trades} trades, "
-        f"{platform.machine()}, {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.1f} GiB "
-        f"memory, Python {platform.python_version()}, {date.today()}; broker heap {settings.kafka_heap}, "
+        f"# memory: {len(days)} day(s) {days[0]}..{days[-1]}, 53 tickers x {args.trades} trades; "
+        f"{machine()}; broker heap {settings.kafka_heap}, "
         f"spark {settings.spark_master} driver memory {settings.spark_driver_memory}, "
         f"Airflow parallelism {settings.airflow_parallelism}",
         flush=True,

@@ -18,8 +18,6 @@ Records/s is the backlog over the time from the first micro-batch's start to the
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import shutil
 import signal
 import statistics
@@ -30,7 +28,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stockstream.benchmarking import last_weekdays
+from stockstream.benchmarking import last_weekdays, machine
 from stockstream.broker.admin import ensure_topic
 from stockstream.broker.local import LocalBroker
 from stockstream.chaos.airflow_faults import stockstream
@@ -170,8 +168,7 @@ def main() -> int:
         records = load_backlog(spark, settings, days, scratch)
         print(
             f"# stream: {records:,} records ({len(days)} day(s) {days[0]}..{days[-1]}, 53 tickers x "
-            f"{args.trades} trades) loaded in {time.monotonic() - loading:.0f}s; {platform.machine()}, "
-            f"{os.cpu_count()} cores, Python {platform.python_version()}, {date.today()}; "
+            f"{args.trades} trades) loaded in {time.monotonic() - loading:.0f}s; {machine()}; "
             f"spark {settings.spark_master}, {settings.spark_shuffle_partitions} shuffle partitions, "
             f"maxOffsetsPerTrigger {settings.max_offsets_per_trigger or 'unset'}",
             flush=True,
