@@ -7,15 +7,12 @@ frames alike; the streaming job and the day finaliser share them.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from enum import StrEnum
 
-import pandas as pd
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql.pandas.functions import pandas_udf
-from pyspark.sql.types import BooleanType, StringType, StructField, StructType
+from pyspark.sql.types import StringType, StructField, StructType
 
 from stockstream.market.transactions import ACTIONS, SCHEMA_VERSION
 
@@ -25,9 +22,14 @@ from stockstream.market.transactions import ACTIONS, SCHEMA_VERSION
 CONTRACT_FIELDS = ("txn_id", "ticker", "timestamp", "price", "volume", "action", "currency", "schema_version")
 REQUIRED_FIELDS = ("txn_id", "ticker", "timestamp", "price", "volume", "action")
 CORRUPT = "_corrupt_record"
-RAW_SCHEMA = StructType(
-    [StructField(name, StringType()) for name in CONTRACT_FIELDS] + [StructField(CORRUPT, StringType())]
-)
+SENTINEL = "_stockstream_single"
+"""A field name no record should carry: single_object's marker of where the first object ends."""
+RAW_SCHEMA = StructType([StructField(name, StringType()) for name in (*CONTRACT_FIELDS, SENTINEL, CORRUPT)])
+SENTINEL_SCHEMA = StructType([StructField(SENTINEL, StringType())])
+# Spark's JSON reader accepts single-quoted strings by default: they are not JSON.
+JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT, "allowSingleQuotes": "false"}
+JSON_SPACE = " \t\n\r"
+"""The whitespace JSON allows around a value."""
 MAX_PAYLOAD_BYTES = 16 * 1024
 EARLIEST_EVENT = "2000-01-01 00:00:00"
 FUTURE_TOLERANCE = "INTERVAL 1 DAY"
@@ -96,63 +98,27 @@ class Rule:
     detail: Column
 
 
-def _end_of_nested(text: str) -> int | None:
-    """Index just after the object or array that `text` starts with, found by counting brackets
-    outside strings (no recursion); None when it never closes."""
-    depth = 0
-    in_string = escaped = False
-    for i, char in enumerate(text):
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-        elif char in "]}":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-    return None
-
-
-@pandas_udf(BooleanType())  # type: ignore[call-overload, untyped-decorator]
-def single_json_value(texts: pd.Series) -> pd.Series:
-    """True when a text is exactly one JSON value and nothing after it (null text: true, other
-    rules judge it). A vectorized UDF because Spark has no strict JSON check: its JSON reader
-    stops after the first value, so two records glued in one Kafka value would pass as the first."""
-    decoder = json.JSONDecoder()
-
-    def single(text: object) -> bool:
-        if not isinstance(text, str):
-            return True
-        text = text.lstrip()
-        try:
-            _, end = decoder.raw_decode(text)
-        except ValueError:
-            return True  # not JSON at all: the corrupt-record rule reports it
-        except RecursionError:
-            # Nested deeper than Python's decoder recurses (~1000 levels; Spark's parser may
-            # still accept it): an exception here would fail the batch on every retry.
-            found = _end_of_nested(text)
-            if found is None:
-                return True
-            end = found
-        return not text[end:].strip()
-
-    return texts.map(single).astype(bool)
-
-
 def parse(bronze: DataFrame) -> DataFrame:
     """bronze rows plus `raw`: the JSON value parsed once into strings (null when not an object)."""
-    text = F.col("value").cast("string")
-    # Spark's JSON reader accepts single-quoted strings by default: they are not JSON.
-    options = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT, "allowSingleQuotes": "false"}
-    return bronze.withColumn("raw", F.from_json(text, RAW_SCHEMA, options))
+    return bronze.withColumn("raw", F.from_json(F.col("value").cast("string"), RAW_SCHEMA, JSON_OPTIONS))
+
+
+def single_object(text: Column) -> Column:
+    """True when the text is exactly one JSON object and nothing after it (null text: true, other
+    rules judge it), checked in the JVM by Spark's own JSON reader.
+
+    That reader stops after the first value, so two records glued in one Kafka value would pass as
+    the first. A sentinel field written just inside the text's last `}` tells them apart without
+    changing the nesting depth (Spark's limit still applies to the record as sent): in `{...}` it
+    becomes a field of the object, in `{...}{...}` or `{...} x}` it lands after the first object,
+    where the reader never looks. A record that has the sentinel key itself is not judged single
+    (the caller checks `raw`)."""
+    body = F.rtrim(text, F.lit(JSON_SPACE))
+    inner = F.substring(body, F.lit(1), F.length(body) - 1)
+    separator = F.when(F.rtrim(inner, F.lit(JSON_SPACE)).endswith("{"), F.lit("")).otherwise(F.lit(","))
+    extended = F.when(body.endswith("}"), F.concat(inner, separator, F.lit(f'"{SENTINEL}":1}}')))
+    ended = F.from_json(extended, SENTINEL_SCHEMA, JSON_OPTIONS)[SENTINEL] == "1"
+    return text.isNull() | F.coalesce(ended, F.lit(False))
 
 
 def _raw(field: str) -> Column:
@@ -170,12 +136,7 @@ def _typed(parsed: DataFrame) -> DataFrame:
         "*",
         F.octet_length("value").alias("_bytes"),
         F.coalesce(F.is_valid_utf8(text), F.lit(False)).alias("_utf8"),
-        # Arrow refuses invalid UTF-8 on its way to Python: those records go as null (the UTF-8
-        # rule rejects them), or one poisoned record would stop the stream. Oversized ones too:
-        # their rule comes first, and megabytes of them need not cross to Python.
-        single_json_value(
-            F.when(F.is_valid_utf8(text) & (F.octet_length("value") <= MAX_PAYLOAD_BYTES), text)
-        ).alias("_single"),
+        (single_object(text) & _raw(SENTINEL).isNull()).alias("_single"),
         _raw("price").try_cast("double").alias("_price"),
         _raw("volume").try_cast("bigint").alias("_volume"),
         _raw("timestamp").try_cast("timestamp").alias("_event_time"),
