@@ -1,10 +1,11 @@
 """Light reads of Delta tables without a JVM (delta-rs): for small, bounded reads such as the ops
 tables a sensor polls and the gold rows a chart needs.
 
-Spark stays the only writer. A read here sees the latest committed snapshot, exactly as a Spark
-batch read would; it is for processes where a SparkSession would cost more than the read itself
-(an Airflow sensor poke, a render, the dashboard, the few gold rows of a day the stream compares
-before it writes them: pipeline/writes.replace_days), never for unbounded scans.
+A read here sees the latest committed snapshot (or the one given), exactly as a Spark batch read
+would; it is for processes where a SparkSession would cost more than the read itself (an Airflow
+sensor poke, a render, the dashboard, the few gold rows of a day the stream compares before it
+writes them: pipeline/writes.replace_days), never for unbounded scans. The only delta-rs writes are
+in pipeline/writes.py (a day's few gold rows, a progress row); everything else is Spark's.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from stockstream.tables import table
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    from deltalake import DeltaTable
 
 # A delta-rs filter term: (column, operator, value), e.g. ("trade_date", ">=", date(2026, 1, 5)).
 Filter = tuple[str, str, Any]
@@ -51,11 +53,14 @@ def scan_files(settings: Settings, name: str, where: Sequence[Filter] = ()) -> l
     return sorted(fragment.path for fragment in dataset.get_fragments(filter=expression))
 
 
-def read_path(path: Path, columns: Sequence[str], where: Sequence[Filter] = ()) -> pa.Table:
+def read_path(
+    path: Path, columns: Sequence[str], where: Sequence[Filter] = (), snapshot: DeltaTable | None = None
+) -> pa.Table:
     """`read` of the Delta table at `path` (it must exist) as an Arrow table: the values keep
     their types (a pandas frame would make a nullable integer a float), for code that compares
-    them with rows Spark collected."""
-    dataset, expression = _dataset(path, where)
+    them with rows Spark collected. `snapshot`: the table as loaded by delta-rs at the version the
+    caller will commit against (default: the latest)."""
+    dataset, expression = _dataset(path, where, snapshot)
     return dataset.to_table(columns=list(columns), filter=expression)
 
 
@@ -68,12 +73,12 @@ def _scan(settings: Settings, name: str, where: Sequence[Filter]) -> tuple[Any, 
     return _dataset(spec.path(settings), where)
 
 
-def _dataset(path: Path, where: Sequence[Filter]) -> tuple[Any, Any]:
+def _dataset(path: Path, where: Sequence[Filter], delta: DeltaTable | None = None) -> tuple[Any, Any]:
     import pyarrow.dataset as ds
     import pyarrow.fs as pa_fs
     from deltalake import DeltaTable
 
-    delta = DeltaTable(str(path))
+    delta = DeltaTable(str(path)) if delta is None else delta
     # Arrow's own local filesystem, not delta-rs' default Python-backed one: Arrow's IO threads
     # calling into Python were seen to abort the interpreter at exit ("terminate called without
     # an active exception"). The lakehouse is on a local path; file paths are relative to it.

@@ -15,10 +15,10 @@ from pyspark.sql.streaming.listener import StreamingQueryListener
 
 from stockstream.completion import SILVER_QUERY
 from stockstream.config import Settings
+from stockstream.pipeline.writes import append_rows
 from stockstream.tables import STREAM_PROGRESS, table
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
     from pyspark.sql.streaming.listener import (
         QueryIdleEvent,
         QueryProgressEvent,
@@ -27,13 +27,6 @@ if TYPE_CHECKING:
     )
 
 log = logging.getLogger(__name__)
-
-PROGRESS_SCHEMA = (
-    "query_name string, batch_id bigint, run_id string, topic string, end_offsets map<int,bigint>, "
-    "input_rows bigint, valid_rows bigint, quarantined_rows bigint, duplicate_rows bigint, "
-    "input_rows_per_second double, processed_rows_per_second double, duration_ms bigint, "
-    "watermark timestamp, processed_at timestamp"
-)
 
 
 def _timestamp(text: str | None) -> datetime | None:
@@ -121,12 +114,9 @@ class ProgressListener(StreamingQueryListener):
             return dict(self.latest)
 
 
-def write_progress(spark: SparkSession, settings: Settings, rows: list[dict[str, Any]]) -> None:
-    """Append listener rows to ops.stream_progress."""
-    if not rows:
-        return
-    frame = spark.createDataFrame(rows, PROGRESS_SCHEMA)
-    frame.write.format("delta").mode("append").save(str(table(STREAM_PROGRESS).path(settings)))
+def write_progress(settings: Settings, rows: list[dict[str, Any]]) -> None:
+    """Append listener rows to ops.stream_progress (delta-rs: a few rows, no Spark job)."""
+    append_rows(table(STREAM_PROGRESS).path(settings), rows)
 
 
 def write_status(path: Path, status: dict[str, Any]) -> None:

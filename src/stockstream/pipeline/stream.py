@@ -38,14 +38,13 @@ from stockstream.pipeline.daily import write_daily_gold, write_minute_bars
 from stockstream.pipeline.data_loss import check_data_loss, mentions_data_loss
 from stockstream.pipeline.drain import Drainable, ForeachBatchTracker, QueryStop, drain
 from stockstream.pipeline.progress import (
-    PROGRESS_SCHEMA,
     ProgressListener,
     progress_row,
     write_progress,
     write_status,
 )
 from stockstream.pipeline.silver import first_per_txn, quarantine_records, valid_records, validate
-from stockstream.pipeline.writes import append_once, checkpoint_app_id, insert_new
+from stockstream.pipeline.writes import append_once, append_rows, checkpoint_app_id, insert_new
 from stockstream.signals import StopRequest
 from stockstream.spark import spark_session
 from stockstream.tables import (
@@ -175,8 +174,6 @@ class SilverBatch:
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
-        if batch.isEmpty():
-            return  # e.g. a bronze commit without data: nothing to write, not even progress
         spark = batch.sparkSession
         settings = self.settings
         app_id = checkpoint_app_id(self.checkpoint, SILVER_QUERY)
@@ -184,20 +181,24 @@ class SilverBatch:
         dim = table(DIM_STOCK).read(spark, settings)
         validated = validate(batch, dim).persist()
         try:
-            # Small aggregates of the cached batch: its partitions' offsets and its trade dates.
+            # One small aggregate of the cached batch: its partitions' offsets and counts, and the
+            # trade dates of its valid records.
             per_partition = (
                 validated.groupBy("topic", "partition")
                 .agg(
                     F.max("offset").alias("last"),
                     F.count(F.lit(1)).alias("rows"),
                     F.count(F.when(F.col("reason").isNull(), 1)).alias("valid"),
+                    F.collect_set(F.when(F.col("reason").isNull(), F.col("trade_date"))).alias("dates"),
                 )
                 .collect()
             )
             rows = sum(int(r["rows"]) for r in per_partition)
+            if rows == 0:
+                return  # e.g. a bronze commit without data: nothing to write, not even progress
             valid_rows = sum(int(r["valid"]) for r in per_partition)
             valid = valid_records(validated)
-            dates: list[date] = [row[0] for row in valid.select("trade_date").distinct().collect()]
+            dates: list[date] = sorted({day for r in per_partition for day in r["dates"]})
             if valid_rows < rows:  # none rejected: no empty commit (a retry has the same records)
                 append_once(
                     quarantine_records(validated), table(SILVER_QUARANTINE).path(settings), app_id, batch_id
@@ -232,12 +233,7 @@ class SilverBatch:
                 "watermark": None,
                 "processed_at": datetime.now(UTC).replace(tzinfo=None),
             }
-            append_once(
-                spark.createDataFrame([progress], PROGRESS_SCHEMA),
-                table(STREAM_PROGRESS).path(settings),
-                app_id,
-                batch_id,
-            )
+            append_rows(table(STREAM_PROGRESS).path(settings), [progress], app_id=app_id, version=batch_id)
             if self.on_offsets is not None:
                 self.on_offsets(offsets)
             log.info(
@@ -465,9 +461,9 @@ def run(settings: Settings, available_now: bool = False, stages: tuple[str, ...]
                 # the ended queries' own progress instead (silver wrote its rows itself).
                 listener.take()
                 done = [r for r in history if r["query_name"] != SILVER_QUERY and r["input_rows"] > 0]
-                write_progress(spark, settings, done)
+                write_progress(settings, done)
             else:
-                write_progress(spark, settings, listener.take())
+                write_progress(settings, listener.take())
             status.write("failed" if failure else "stopped", failure)
         if owns_session:
             spark.stop()
@@ -645,7 +641,7 @@ def _run_forever(
         while not stop.requested:
             if time.monotonic() >= beat:
                 status.write("running")
-                write_progress(spark, settings, listener.take())
+                write_progress(settings, listener.take())
                 beat = time.monotonic() + HEARTBEAT_SECONDS
             # Raises the failure of a query that died; a clean stop of one ends the job too. A
             # signal only sets the stop flag, so this returns within POLL_SECONDS of it.

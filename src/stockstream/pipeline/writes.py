@@ -8,12 +8,16 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pyspark.sql import DataFrame, SparkSession
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from deltalake import DeltaTable
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +43,10 @@ def retry_conflicts(write: Callable[[], T], what: str, attempts: int = 6) -> T:
         ConcurrentWriteException,
         MetadataChangedException,
     )
+    from deltalake.exceptions import CommitFailedError
 
     conflicts = (
+        CommitFailedError,  # delta-rs (replace_days): a concurrent transaction won
         ConcurrentAppendException,
         ConcurrentDeleteDeleteException,
         ConcurrentDeleteReadException,
@@ -67,6 +73,31 @@ def retry_conflicts(write: Callable[[], T], what: str, attempts: int = 6) -> T:
             )
             time.sleep(pause)
     raise AssertionError("unreachable")
+
+
+def append_rows(
+    path: Path, rows: Sequence[Mapping[str, Any]], *, app_id: str | None = None, version: int | None = None
+) -> bool:
+    """Append a few rows (dicts of the table's columns; naive datetimes are UTC) to a Delta table
+    with delta-rs from the driver, where a Spark write would cost jobs and a snapshot rebuild for
+    one row. With app_id/version, as append_once: nothing is written when that transaction already
+    committed to the table (Delta's own txn action, the one Spark's txnAppId/txnVersion write).
+    Returns whether it appended."""
+    import pyarrow as pa
+    from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+
+    if not rows:
+        return False
+    delta = DeltaTable(str(path))
+    commit = None
+    if app_id is not None and version is not None:
+        done = delta.transaction_version(app_id)
+        if done is not None and done >= version:
+            return False
+        commit = CommitProperties(app_transactions=[Transaction(app_id, version)])
+    data = pa.Table.from_pylist(list(rows), schema=pa.schema(delta.schema().to_arrow()))
+    write_deltalake(delta, data, mode="append", commit_properties=commit)
+    return True
 
 
 def checkpoint_app_id(checkpoint: Path, query: str) -> str:
@@ -185,17 +216,17 @@ def rows_to_change(
 
 
 def held_rows(
-    path: Path, columns: Sequence[str], stamps: set[str], days: Sequence[date]
+    path: Path, delta: DeltaTable, columns: Sequence[str], stamps: set[str], days: Sequence[date]
 ) -> list[tuple[Any, ...]]:
-    """The table's rows of these trade_dates as tuples of `columns`, timestamps (the `stamps`
-    columns) as epoch microseconds, read with delta-rs: the same values a Spark collect gives,
-    without the two to four Spark jobs a Delta read costs (snapshot, file filtering, the scan)."""
+    """The rows of these trade_dates in this snapshot of a Delta table, as tuples of `columns`,
+    timestamps (the `stamps` columns) as epoch microseconds: the same values a Spark collect gives,
+    read with delta-rs, without the Spark jobs a Delta read costs (snapshot, file filtering, scan)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     from stockstream import lake
 
-    found = lake.read_path(path, columns, [("trade_date", "in", days)])
+    found = lake.read_path(path, columns, [("trade_date", "in", days)], snapshot=delta)
     arrays = [
         pc.cast(pc.cast(found[c], pa.timestamp("us", tz="UTC")), pa.int64()) if c in stamps else found[c]
         for c in columns
@@ -212,22 +243,25 @@ def replace_days(
     *,
     what: str = "replace",
 ) -> int:
-    """merge_days for small day slices (a daily gold table: tickers or groups x days): both sides
-    are compared on the driver, and only the days whose rows differ are rewritten, whole, by one
-    overwrite of their trade_date partitions (replaceWhere), where a MERGE would join, rewrite and
-    commit even when nothing changed. Rows whose values are unchanged keep their bookkeeping
-    columns; keys the source no longer has are deleted. Returns the rows inserted, updated or
-    deleted, as merge_days does; 0 means no commit. A concurrent write to these days fails the
-    overwrite, which is then retried from a fresh read (retry_conflicts)."""
+    """merge_days for small day slices (a daily gold table: tickers or groups x days): the source
+    is collected (one Spark job), compared on the driver with what the table holds, and only the
+    days whose rows differ are rewritten, whole, by one overwrite of their trade_date partitions
+    written with delta-rs from the driver. A Spark MERGE or replaceWhere would cost seconds of jobs
+    and snapshot rebuilding for a few hundred rows (BENCHMARKS.md), even when nothing changed.
+    Rows whose values are unchanged keep their bookkeeping columns; keys the source no longer has
+    are deleted. Returns the rows inserted, updated or deleted, as merge_days does; 0 means no
+    commit. The overwrite commits against the snapshot the comparison read: a concurrent write to
+    these days fails it, and it is retried from a fresh read (retry_conflicts)."""
+    from deltalake import DeltaTable, write_deltalake
     from pyspark.sql import functions as F
-    from pyspark.sql.types import LongType, StructField, StructType, TimestampType
+    from pyspark.sql.types import TimestampType
 
     days = sorted(set(dates))
     if not days:
         return 0
     columns = source.columns
-    # Timestamps cross to the driver and back as epoch microseconds: Python's naive datetimes
-    # would shift by the process's timezone (and be ambiguous in a DST fall-back hour).
+    # Timestamps cross to the driver as epoch microseconds: Python's naive datetimes would shift
+    # by the process's timezone (and be ambiguous in a DST fall-back hour).
     stamps = {f.name for f in source.schema.fields if isinstance(f.dataType, TimestampType)}
     as_micros = [F.unix_micros(F.col(c)).alias(c) if c in stamps else F.col(c) for c in columns]
     position = {c: i for i, c in enumerate(columns)}
@@ -235,12 +269,10 @@ def replace_days(
     value_at = [i for c, i in position.items() if c not in keys and c not in BOOKKEEPING]
     day_at = position["trade_date"]
     wanted = [tuple(row) for row in source.select(*as_micros).collect()]
-    schema = StructType(
-        [StructField(f.name, LongType(), f.nullable) if f.name in stamps else f for f in source.schema.fields]
-    )
 
     def write() -> int:
-        held = {tuple(row[i] for i in key_at): row for row in held_rows(path, columns, stamps, days)}
+        delta = DeltaTable(str(path))
+        held = {tuple(row[i] for i in key_at): row for row in held_rows(path, delta, columns, stamps, days)}
         rows: list[tuple[object, ...]] = []
         changed_days: set[date] = set()
         changed = 0
@@ -257,20 +289,34 @@ def replace_days(
             changed += 1
         if not changed_days:
             return 0
-        (
-            spark.createDataFrame([row for row in rows if row[day_at] in changed_days], schema)
-            .select(*[F.timestamp_micros(F.col(c)).alias(c) if c in stamps else F.col(c) for c in columns])
-            .write.format("delta")
-            .mode("overwrite")
-            .option("replaceWhere", f"trade_date IN ({date_list(changed_days)})")
-            .save(str(path))
-        )
+        written = arrow_rows(delta, columns, stamps, [row for row in rows if row[day_at] in changed_days])
+        days_sql = ", ".join(f"'{day.isoformat()}'" for day in sorted(changed_days))
+        write_deltalake(delta, written, mode="overwrite", predicate=f"trade_date IN ({days_sql})")
         return changed
 
     started = time.monotonic()
     n = retry_conflicts(write, what)
     log.debug("%s: %d rows changed in %.1fs", what, n, time.monotonic() - started)
     return n
+
+
+def arrow_rows(
+    delta: DeltaTable, columns: Sequence[str], stamps: set[str], rows: Sequence[tuple[Any, ...]]
+) -> pa.Table:
+    """Rows (tuples of `columns`, timestamps as epoch microseconds) as an Arrow table of the Delta
+    table's own schema, its NOT NULL columns included (delta-rs refuses a null there)."""
+    import pyarrow as pa
+
+    schema = pa.schema(delta.schema().to_arrow())
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    arrays = []
+    for name, column in zip(columns, values, strict=True):
+        field = schema.field(name)
+        if name in stamps:
+            arrays.append(pa.array(column, pa.int64()).cast(field.type))
+        else:
+            arrays.append(pa.array(column, field.type))
+    return pa.Table.from_arrays(arrays, schema=pa.schema([schema.field(name) for name in columns]))
 
 
 def insert_new(
