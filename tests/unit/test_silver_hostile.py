@@ -105,7 +105,13 @@ CASES: dict[int, tuple[bytes, str | None, str | None]] = {
     23: (record(txn_id="g-comma") + b"," + record(txn_id="g-second"), "unparseable_json", None),
     24: (record(txn_id="g-word") + b" x}", "unparseable_json", None),
     25: (record(txn_id="g-twice") + b"\n" + record(txn_id="g-twice"), "unparseable_json", None),
-    26: (record(txn_id="g-sentinel", **{SENTINEL: 1}), "unparseable_json", None),
+    # The marker's field in the record itself, with a guessed value: the record's own is ignored.
+    26: (record(txn_id="g-marker", **{SENTINEL: "42"}) + b'{"a":1}', "unparseable_json", None),
+    29: (record(txn_id="marker-field", **{SENTINEL: "42"}), None, None),
+    30: (b" {\n} ", "missing_field", "field schema_version is missing or null"),
+    # A line terminator that is not JSON whitespace (Java's regex $ would match before it).
+    31: (record(txn_id="g-u2028") + "\u2028".encode(), "unparseable_json", None),
+    32: (record(txn_id="g-u0085") + "\u0085".encode(), "unparseable_json", None),
     27: (b" \n" + record(txn_id="ws") + b" \r\n\t", None, None),
     28: (record(txn_id="obj-last", x={"y": [1, {"z": "}"}]}), None, None),
 }

@@ -22,14 +22,16 @@ from stockstream.market.transactions import ACTIONS, SCHEMA_VERSION
 CONTRACT_FIELDS = ("txn_id", "ticker", "timestamp", "price", "volume", "action", "currency", "schema_version")
 REQUIRED_FIELDS = ("txn_id", "ticker", "timestamp", "price", "volume", "action")
 CORRUPT = "_corrupt_record"
-SENTINEL = "_stockstream_single"
-"""A field name no record should carry: single_object's marker of where the first object ends."""
+SENTINEL = "_stockstream_end"
+"""The field `marked` writes at the end of a record's text: where the first object must end."""
 RAW_SCHEMA = StructType([StructField(name, StringType()) for name in (*CONTRACT_FIELDS, SENTINEL, CORRUPT)])
-SENTINEL_SCHEMA = StructType([StructField(SENTINEL, StringType())])
 # Spark's JSON reader accepts single-quoted strings by default: they are not JSON.
 JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": CORRUPT, "allowSingleQuotes": "false"}
-JSON_SPACE = " \t\n\r"
-"""The whitespace JSON allows around a value."""
+# \z, not $: Java's $ also matches before a final line terminator such as U+2028, which JSON
+# does not count as whitespace.
+LAST_BRACE = r"([^{ \t\n\r][ \t\n\r]*)\}[ \t\n\r]*\z"
+"""A text's closing `}` (JSON whitespace may follow), with what precedes it unless that is `{`."""
+EMPTY_OBJECT = r"\A[ \t\n\r]*\{[ \t\n\r]*\}[ \t\n\r]*\z"
 MAX_PAYLOAD_BYTES = 16 * 1024
 EARLIEST_EVENT = "2000-01-01 00:00:00"
 FUTURE_TOLERANCE = "INTERVAL 1 DAY"
@@ -99,26 +101,37 @@ class Rule:
 
 
 def parse(bronze: DataFrame) -> DataFrame:
-    """bronze rows plus `raw`: the JSON value parsed once into strings (null when not an object)."""
-    return bronze.withColumn("raw", F.from_json(F.col("value").cast("string"), RAW_SCHEMA, JSON_OPTIONS))
+    """bronze rows plus `raw`: the JSON value parsed once into strings (null when not an object),
+    from the text marked by `marked`, so `raw` also tells whether the object is all of it."""
+    text = F.col("value").cast("string")
+    return bronze.withColumn("raw", F.from_json(marked(text), RAW_SCHEMA, JSON_OPTIONS))
+
+
+def mark_of(text: Column) -> Column:
+    """The marker value of a text: its 64-bit hash, which a record cannot carry in itself (it
+    would have to contain the hash of a text that contains it)."""
+    return F.xxhash64(text).cast("string")
+
+
+def marked(text: Column) -> Column:
+    """The text with a marker field written just inside its last `}`.
+
+    Spark's JSON reader stops after the first value, so two records glued in one Kafka value
+    would pass as the first. In a text that is one object the marker becomes its last field (the
+    one that counts, should the record name the field too); in `{...}{...}` or `{...} x}` it lands
+    after the first object, where the reader never looks. The nesting depth stays the record's
+    own, so Spark's limit applies to the record as sent. A text that does not end in `}` (it
+    cannot be one object), or ends in `{}` (an empty object, or not JSON), is left as it is."""
+    marker = F.concat(F.lit(f'$1,"{SENTINEL}":"'), mark_of(text), F.lit('"}'))
+    return F.regexp_replace(text, F.lit(LAST_BRACE), marker)
 
 
 def single_object(text: Column) -> Column:
-    """True when the text is exactly one JSON object and nothing after it (null text: true, other
-    rules judge it), checked in the JVM by Spark's own JSON reader.
-
-    That reader stops after the first value, so two records glued in one Kafka value would pass as
-    the first. A sentinel field written just inside the text's last `}` tells them apart without
-    changing the nesting depth (Spark's limit still applies to the record as sent): in `{...}` it
-    becomes a field of the object, in `{...}{...}` or `{...} x}` it lands after the first object,
-    where the reader never looks. A record that has the sentinel key itself is not judged single
-    (the caller checks `raw`)."""
-    body = F.rtrim(text, F.lit(JSON_SPACE))
-    inner = F.substring(body, F.lit(1), F.length(body) - 1)
-    separator = F.when(F.rtrim(inner, F.lit(JSON_SPACE)).endswith("{"), F.lit("")).otherwise(F.lit(","))
-    extended = F.when(body.endswith("}"), F.concat(inner, separator, F.lit(f'"{SENTINEL}":1}}')))
-    ended = F.from_json(extended, SENTINEL_SCHEMA, JSON_OPTIONS)[SENTINEL] == "1"
-    return text.isNull() | F.coalesce(ended, F.lit(False))
+    """True when the parsed text (see marked) is one JSON object and nothing after it; a null text
+    is left to the other rules. An empty object has no marker: it is one object when it is all of
+    the text (judged only for the texts without the marker, so the usual record pays nothing)."""
+    empty = F.coalesce(text.rlike(EMPTY_OBJECT), F.lit(False))
+    return F.when(text.isNull() | (_raw(SENTINEL) == mark_of(text)), F.lit(True)).otherwise(empty)
 
 
 def _raw(field: str) -> Column:
@@ -136,7 +149,7 @@ def _typed(parsed: DataFrame) -> DataFrame:
         "*",
         F.octet_length("value").alias("_bytes"),
         F.coalesce(F.is_valid_utf8(text), F.lit(False)).alias("_utf8"),
-        (single_object(text) & _raw(SENTINEL).isNull()).alias("_single"),
+        single_object(text).alias("_single"),
         _raw("price").try_cast("double").alias("_price"),
         _raw("volume").try_cast("bigint").alias("_volume"),
         _raw("timestamp").try_cast("timestamp").alias("_event_time"),

@@ -2,9 +2,10 @@
 
 - bronze: Kafka -> bronze.transactions (Delta sink: exactly once by itself).
 - silver: bronze (Delta stream) -> foreachBatch: validate, silver.quarantine (append with
-  txnAppId), silver.transactions (insert-only MERGE on txn_id within the batch's trade dates),
-  the daily gold tables of the touched days (rebuilt from silver, MERGE), its ops.stream_progress
-  row (append with txnAppId). Every write is a no-op when a batch is retried.
+  txnAppId), silver.transactions (the txn_ids it does not hold yet for the batch's trade dates,
+  appended with txnAppId), the daily gold tables of the touched days (rebuilt from silver, only
+  changed days rewritten, by delta-rs), its ops.stream_progress row (appended by delta-rs with the
+  same txn action). Every write is a no-op when a batch is retried.
 - minute_bars: silver (Delta stream) -> 1-minute windows closed by a watermark -> MERGE.
 - alerts: silver (Delta stream) -> per-ticker pattern detection (applyInPandasWithState) ->
   insert-only MERGE on alert_id.
@@ -44,7 +45,7 @@ from stockstream.pipeline.progress import (
     write_status,
 )
 from stockstream.pipeline.silver import first_per_txn, quarantine_records, valid_records, validate
-from stockstream.pipeline.writes import append_once, append_rows, checkpoint_app_id, insert_new
+from stockstream.pipeline.writes import append_new, append_once, append_rows, checkpoint_app_id, insert_new
 from stockstream.signals import StopRequest
 from stockstream.spark import spark_session
 from stockstream.tables import (
@@ -126,7 +127,7 @@ def kafka_source(spark: SparkSession, settings: Settings) -> DataFrame:
 
 
 def delta_source(spark: SparkSession, settings: Settings, name: str) -> DataFrame:
-    """A lakehouse table as a stream of its appends (silver's insert-only MERGEs are appends)."""
+    """A lakehouse table as a stream of its appends (silver is only ever appended to)."""
     return spark.readStream.format("delta").load(str(table(name).path(settings)))
 
 
@@ -204,13 +205,14 @@ class SilverBatch:
                     quarantine_records(validated), table(SILVER_QUARANTINE).path(settings), app_id, batch_id
                 )
             validated_at = time.monotonic()
-            inserted = insert_new(
+            inserted = append_new(
                 spark,
                 table(SILVER_TRANSACTIONS).path(settings),
                 first_per_txn(valid),
-                ("txn_id",),
+                "txn_id",
                 dates,
-                what="insert silver.transactions",
+                app_id=app_id,
+                version=batch_id,
             )
             silver_at = time.monotonic()
             write_daily_gold(spark, settings, dates)

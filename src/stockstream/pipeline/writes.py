@@ -319,6 +319,38 @@ def arrow_rows(
     return pa.Table.from_arrays(arrays, schema=pa.schema([schema.field(name) for name in columns]))
 
 
+def append_new(
+    spark: SparkSession,
+    path: Path,
+    source: DataFrame,
+    key: str,
+    dates: Iterable[date],
+    *,
+    app_id: str,
+    version: int,
+) -> int:
+    """Append the source rows whose key the table's rows of these trade_dates do not have yet,
+    one file per trade_date, with txnAppId/txnVersion: what an insert-only MERGE on the key does,
+    for a table only this writer inserts into (silver, under the stream's lock). A MERGE
+    materialises its source and plans a join of its own, about three times the cost on a backlog
+    (BENCHMARKS.md). A retried version appends nothing. Returns the rows appended (0 on a retry,
+    the rows being there already)."""
+    from pyspark.sql import functions as F
+
+    days = sorted(set(dates))
+    if not days:
+        return 0
+    held = spark.read.format("delta").load(str(path)).where(F.col("trade_date").isin(days)).select(key)
+    new = source.join(held, key, "left_anti").repartition("trade_date").persist()
+    try:
+        count = new.count()
+        if count:
+            append_once(new, path, app_id, version)
+        return count
+    finally:
+        new.unpersist()
+
+
 def insert_new(
     spark: SparkSession,
     path: Path,
