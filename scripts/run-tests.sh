@@ -8,18 +8,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 pytest=(.venv/bin/pytest --durations=15)
-# Of the chaos scenarios' reduced forms six run here (stream SIGKILL, 10,000 malformed records, the
-# finaliser overtaken by a stream batch, late events, the random stress steps, a small driver heap
-# on a backlog), and the Airflow one in tests/e2e; the other three (broker kill, retention, the
-# stream and finaliser writing for 30 s: about 12 minutes together on 2 cores) run with
-# `make test-chaos`, as they do not fit the suite's time budget yet.
-fast=(
-  tests/unit tests/dags tests/integration
-  tests/chaos/test_stream_kill.py tests/chaos/test_malformed.py tests/chaos/test_finaliser_race.py
-  tests/chaos/test_stream_faults.py::test_late_events_count_within_the_watermark_and_the_finaliser_picks_up_the_rest
-  tests/chaos/test_stream_faults.py::test_random_publish_stop_start_kill_steps_keep_the_exact_state
-  tests/chaos/test_broker_faults.py::test_a_small_heap_works_through_a_backlog_in_bounded_batches
-)
+# The reduced form of every chaos scenario runs here (tests/chaos: stream SIGKILL, the broker
+# SIGKILLed mid-replay and mid-backlog, retention overtaking a stopped stream, 10,000 malformed
+# records, the finaliser overtaken by a stream batch and the two writing one day for 30 s, late
+# events, the random stress steps, a small driver heap on a backlog), the Airflow one in tests/e2e.
+fast=(tests/unit tests/dags tests/integration tests/chaos)
 # Two benchmark smoke runs (each a platform of its own for minutes) run after the end-to-end tests,
 # in their lane, to balance the two: on a fresh clone (2026-11-25) this lane then took 35 minutes,
 # that one 30.
