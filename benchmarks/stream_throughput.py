@@ -47,7 +47,7 @@ def load_backlog(spark: SparkSession, settings: Settings, days: list[date], scra
     record); returns how many."""
     import pandas as pd
 
-    plan = load_plan(spark, settings, days[0], days[-1])
+    plan = load_plan(settings, days[0], days[-1])
     rows = [(txn.ticker, txn.to_json().decode()) for _, txn in transactions(plan, settings)]
     parquet = scratch / "backlog.parquet"
     pd.DataFrame(rows, columns=["key", "value"]).to_parquet(parquet, index=False)

@@ -161,7 +161,7 @@ def build_year(spark: SparkSession, settings: Settings, days: list[date], scratc
 
     started = time.monotonic()
     register(spark, settings, create=STREAM_TABLES)
-    plan = load_plan(spark, settings, days[0], days[-1])
+    plan = load_plan(settings, days[0], days[-1])
     if plan.skipped:
         raise SystemExit(f"the simulator skipped bars: {'; '.join(plan.skipped[:3])}")
     records = 0

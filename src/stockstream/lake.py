@@ -4,8 +4,9 @@ tables a sensor polls and the gold rows a chart needs.
 A read here sees the latest committed snapshot (or the one given), exactly as a Spark batch read
 would; it is for processes where a SparkSession would cost more than the read itself (an Airflow
 sensor poke, a render, the dashboard, the few gold rows of a day the stream compares before it
-writes them: pipeline/writes.replace_days), never for unbounded scans. The only delta-rs writes are
-in pipeline/writes.py (a day's few gold rows, a progress row); everything else is Spark's.
+writes them: pipeline/writes.replace_days), never for unbounded scans. The delta-rs writes are all
+in pipeline/writes.py, for a few rows at a time (reference data, the replay manifest, a day's gold
+rows, progress rows); Spark writes the rest and creates every table from its DDL.
 """
 
 from __future__ import annotations

@@ -21,10 +21,11 @@ SPARK_LOG4J2 = Path(__file__).parent / "conf" / "spark-log4j2.properties"
 
 
 QUICK_JIT = "-XX:TieredStopAtLevel=1"
-"""The JVM option of short-lived drivers: compile with C1 only. A CLI step (extract, replay,
-finalize, sql) runs mostly cold code for seconds, where C2's compilations cost more than they
-return: in the day benchmark (BENCHMARKS.md) finalize went from 38.2 to 29.4 s, the whole day from
-98.0 to 82.9 s. The stream keeps the full JIT."""
+"""The JVM option of short-lived drivers: compile with C1 only. A CLI step (finalize, sql,
+maintain; extract and replay only when they create their tables) runs mostly cold code for
+seconds, where C2's compilations cost more than they return: in the day benchmark (BENCHMARKS.md)
+finalize went from 38.2 to 29.4 s, the whole day from 98.0 to 82.9 s. The stream keeps the full
+JIT."""
 
 
 def spark_conf(settings: Settings, app_name: str, *, long_running: bool = False) -> dict[str, str]:

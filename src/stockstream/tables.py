@@ -131,3 +131,14 @@ def register(spark: SparkSession, settings: Settings, create: tuple[str, ...] = 
         spark.sql(f"CREATE TABLE IF NOT EXISTS {name} USING delta LOCATION {location}")
         registered.append(name)
     return registered
+
+
+def ensure(settings: Settings, names: tuple[str, ...]) -> None:
+    """Create those of the named tables that do not exist yet, from their DDL (a Spark session,
+    for the DDL's comments, constraints and properties). When they all exist, as on every run but
+    the first, no JVM is started: the steps that write a few rows with delta-rs stay light."""
+    missing = tuple(name for name in names if not table(name).exists(settings))
+    if missing:
+        from stockstream.spark import spark_session
+
+        spark_session(settings, "stockstream-tables", create_tables=missing)

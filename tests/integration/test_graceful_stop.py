@@ -72,7 +72,7 @@ def lake(broker: Settings, spark: SparkSession, tmp_path_factory: pytest.TempPat
 
 @pytest.fixture(scope="module")
 def expected_ids(lake: Settings, spark: SparkSession) -> list[str]:
-    plan = load_plan(spark, lake, D1, D2)
+    plan = load_plan(lake, D1, D2)
     return sorted(txn.txn_id for _, txn in transactions(plan, lake))
 
 

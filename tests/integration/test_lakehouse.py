@@ -112,7 +112,7 @@ def lake(broker: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings
 def expected(lake: Settings, spark: SparkSession) -> dict[date, list[Transaction]]:
     """Reference data and bars for OLD..D2, and the transactions the simulator makes of them."""
     extract(lake, OLD, D2, source=choose_source(lake, "offline"))
-    plan = load_plan(spark, lake, OLD, D2)
+    plan = load_plan(lake, OLD, D2)
     days: dict[date, list[Transaction]] = defaultdict(list)
     for day, txn in transactions(plan, lake):
         days[day].append(txn)

@@ -14,7 +14,7 @@ from kafka import KafkaConsumer, TopicPartition
 from pyspark.sql import SparkSession
 from pyspark.testing import assertDataFrameEqual
 
-import stockstream.market.extract as extract_module
+import stockstream.spark as spark_module
 from stockstream import lake
 from stockstream.broker.admin import ensure_topic
 from stockstream.broker.replay import ReplayReport, publish
@@ -90,24 +90,28 @@ def test_extract_merges_on_the_grain(
 
     versions = {name: lake.version(market, name) for name in (DAILY_BARS, DIM_STOCK)}
 
-    # The same range again: the lakehouse already holds it, checked without a JVM, so no Spark
-    # session starts and no table gets a new version.
+    # Once the tables exist, extract writes with delta-rs and starts no Spark session.
     def no_spark(*args: object, **kwargs: object) -> None:
-        raise AssertionError("a re-extract of held data started Spark")
+        raise AssertionError("extract started Spark although its tables exist")
 
-    monkeypatch.setattr(extract_module, "spark_session", no_spark)
+    monkeypatch.setattr(spark_module, "spark_session", no_spark)
+    # The same range again: the lakehouse already holds it, so no table gets a new version.
     again = extract(market, date(2026, 11, 16), date(2026, 11, 18), source=offline)
     assert (again.stocks, again.bars) == (53, 53 * 3)
     assert {name: lake.version(market, name) for name in (DAILY_BARS, DIM_STOCK)} == versions
-    monkeypatch.undo()
     assertDataFrameEqual(
         table(DAILY_BARS).read(spark, market).select(*BAR_COLUMNS, "extracted_at"), bars_before
     )
     assertDataFrameEqual(table(DIM_STOCK).read(spark, market), dims_before)
 
-    # An overlapping range adds the new day and leaves the overlap in place.
+    # An overlapping range adds the new days and leaves the overlap as it was, when it was written.
     extract(market, date(2026, 11, 18), date(2026, 11, 20), source=offline)
+    monkeypatch.undo()
     assert table(DAILY_BARS).read(spark, market).count() == 53 * 5
+    overlap = "trade_date BETWEEN DATE'2026-11-16' AND DATE'2026-11-18'"
+    assertDataFrameEqual(
+        table(DAILY_BARS).read(spark, market).where(overlap).select(*BAR_COLUMNS, "extracted_at"), bars_before
+    )
     expected = offline.daily_bars(["AAPL", "SAP"], date(2026, 11, 16), date(2026, 11, 20))
     assertDataFrameEqual(
         table(DAILY_BARS).read(spark, market).where("ticker IN ('AAPL', 'SAP')").select(*BAR_COLUMNS),
@@ -125,7 +129,7 @@ def test_extract_merges_on_the_grain(
 def test_replayed_days_arrive_exactly_as_simulated(bars: Settings, spark: SparkSession) -> None:
     market = bars
     days = (date(2026, 11, 19), date(2026, 11, 20))
-    plan = load_plan(spark, market, *days)
+    plan = load_plan(market, *days)
     expected = [txn for _, txn in transactions(plan, market)]
     assert len(expected) == 53 * 2 * 40
     assert [t.timestamp for t in expected] == sorted(t.timestamp for t in expected), "merged by event time"

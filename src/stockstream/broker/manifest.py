@@ -5,41 +5,34 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from stockstream.broker.replay import ReplayReport
 from stockstream.config import Settings
-from stockstream.tables import REPLAY_MANIFEST, table
-
-if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
-MANIFEST_SCHEMA = (
-    "replay_id STRING, trade_date DATE, topic STRING, partition INT, start_offset BIGINT, "
-    "end_offset BIGINT, records BIGINT, source STRING, replayed_at TIMESTAMP"
-)
+from stockstream.pipeline.writes import append_rows
+from stockstream.tables import REPLAY_MANIFEST, ensure, table
 
 
-def write_manifest(spark: SparkSession, settings: Settings, report: ReplayReport, source: str) -> str:
-    """Append one row per (day, partition) of the report; returns the replay's id."""
+def write_manifest(settings: Settings, report: ReplayReport, source: str) -> str:
+    """Append one row per (day, partition) of the report (delta-rs: a few rows, no JVM once the
+    table exists); returns the replay's id."""
     replay_id = uuid.uuid4().hex
     replayed_at = datetime.now(UTC).replace(tzinfo=None)
     rows = [
-        (
-            replay_id,
-            day,
-            report.topic,
-            partition,
-            offsets.start_offsets[partition],
-            end,
-            offsets.counts[partition],
-            source,
-            replayed_at,
-        )
+        {
+            "replay_id": replay_id,
+            "trade_date": day,
+            "topic": report.topic,
+            "partition": partition,
+            "start_offset": offsets.start_offsets[partition],
+            "end_offset": end,
+            "records": offsets.counts[partition],
+            "source": source,
+            "replayed_at": replayed_at,
+        }
         for day, offsets in sorted(report.days.items())
         for partition, end in sorted(offsets.end_offsets.items())
     ]
     if rows:
-        frame = spark.createDataFrame(rows, MANIFEST_SCHEMA)
-        frame.write.format("delta").mode("append").save(str(table(REPLAY_MANIFEST).path(settings)))
+        ensure(settings, (REPLAY_MANIFEST,))
+        append_rows(table(REPLAY_MANIFEST).path(settings), rows)
     return replay_id

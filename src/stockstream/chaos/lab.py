@@ -216,7 +216,7 @@ class Lab:
         lab: Lab | None = None
         try:
             extract(settings, start, end, source=choose_source(settings, "offline"))
-            plan = load_plan(session, settings, start, end)
+            plan = load_plan(settings, start, end)
             txns = [txn for _, txn in transactions(plan, settings)]
             zones = {ticker: ZoneInfo(stock.exchange_timezone) for ticker, stock in plan.stocks.items()}
             lab = cls(root, settings, session, broker, plan.days, txns, zones, ",".join(sorted(plan.sources)))
@@ -261,7 +261,7 @@ class Lab:
         from stockstream.market.day_replay import merge_reports
 
         if reports:
-            write_manifest(self.spark, settings, merge_reports(reports), self.source)
+            write_manifest(settings, merge_reports(reports), self.source)
 
     # --- the stream ---------------------------------------------------------------------------
 

@@ -14,8 +14,6 @@ from stockstream.broker.replay import DayOffsets, ReplayReport, publish, widen
 from stockstream.config import Settings
 from stockstream.errors import StockstreamError
 from stockstream.market.intraday import DayPlan, count_transactions, load_plan, transactions
-from stockstream.spark import spark_session
-from stockstream.tables import REPLAY_MANIFEST
 
 
 @dataclass(frozen=True)
@@ -43,15 +41,14 @@ def replay_days(
     if end < start:
         raise StockstreamError(f"the range ends ({end}) before it starts ({start})", "swap --start and --end")
     ensure_topic(settings)
-    spark = spark_session(settings, "stockstream-replay", create_tables=(REPLAY_MANIFEST,))
-    plan = load_plan(spark, settings, start, end)
+    plan = load_plan(settings, start, end)
     planned = count_transactions(plan, settings)
     if on_start is not None:
         on_start(planned)
     report = publish_plan(settings, plan, speed=speed, on_progress=on_progress)
     complete_days_only(report)
     source = ",".join(sorted(plan.sources))
-    replay_id = write_manifest(spark, settings, report, source) if report.days else None
+    replay_id = write_manifest(settings, report, source) if report.days else None
     return DayReplay(report=report, replay_id=replay_id, planned=planned, days=plan.days, source=source)
 
 

@@ -7,7 +7,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -17,12 +16,8 @@ from stockstream.errors import StockstreamError
 from stockstream.market.model import DailyBar, Stock
 from stockstream.market.reference import load_universe, reference_profile
 from stockstream.market.sources import MarketSource, OfflineSource, YFinanceSource, yahoo_reachable
-from stockstream.pipeline.writes import retry_conflicts
-from stockstream.spark import spark_session
-from stockstream.tables import DAILY_BARS, DIM_STOCK, table
-
-if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+from stockstream.pipeline.writes import merge_rows
+from stockstream.tables import DAILY_BARS, DIM_STOCK, ensure, table
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +84,11 @@ def extract(
         where=[("trade_date", ">=", start), ("trade_date", "<=", end)],
     )
     if new_stocks or new_bars:
-        spark = spark_session(settings, "stockstream-extract", create_tables=(DIM_STOCK, DAILY_BARS))
+        ensure(settings, (DIM_STOCK, DAILY_BARS))
         if new_stocks:
-            merge_dim_stock(spark, settings, stocks)
+            merge_dim_stock(settings, stocks)
         if new_bars:
-            merge_daily_bars(spark, settings, bars, start, end)
+            merge_daily_bars(settings, bars, start, end)
     else:
         log.info("the lakehouse already holds these profiles and bars: nothing to write")
     report = ExtractReport(
@@ -111,8 +106,8 @@ def refresh_profiles(settings: Settings, source: MarketSource | None = None) -> 
     if holds(settings, DIM_STOCK, _stock_rows(stocks), DIM_STOCK_SCHEMA, ["ticker"]):
         log.info("reference.dim_stock already holds these %d profiles: nothing to write", len(stocks))
         return len(stocks)
-    spark = spark_session(settings, "stockstream-reference", create_tables=(DIM_STOCK,))
-    merge_dim_stock(spark, settings, stocks)
+    ensure(settings, (DIM_STOCK,))
+    merge_dim_stock(settings, stocks)
     log.info("refreshed %d profiles from %s", len(stocks), source.name)
     return len(stocks)
 
@@ -156,45 +151,25 @@ def holds(
     )
 
 
-def merge_dim_stock(spark: SparkSession, settings: Settings, stocks: Sequence[Stock]) -> None:
-    """Upsert profiles on ticker; an unchanged profile is left untouched."""
-    spark.createDataFrame(_stock_rows(stocks), DIM_STOCK_SCHEMA).createOrReplaceTempView("extract_dim_stock")
-    columns = ["name", "sector", "industry", "country", "currency", "exchange", "exchange_timezone"]
-    target = table(DIM_STOCK).ref(settings)
-    merge = _merge_sql(target, "extract_dim_stock", ["ticker"], columns, "updated_at")
-    # Runs of several days may extract at once: a conflicting MERGE is tried again.
-    retry_conflicts(lambda: spark.sql(merge), "merge reference.dim_stock")
-
-
-def merge_daily_bars(
-    spark: SparkSession, settings: Settings, bars: Sequence[DailyBar], start: date, end: date
-) -> None:
-    """Upsert bars on (ticker, trade_date), reading only the range's partitions."""
-    spark.createDataFrame(_bar_rows(bars), DAILY_BARS_SCHEMA).createOrReplaceTempView("extract_daily_bars")
-    columns = ["open", "high", "low", "close", "volume", "source"]
-    merge = _merge_sql(
-        table(DAILY_BARS).ref(settings),
-        "extract_daily_bars",
-        ["ticker", "trade_date"],
-        columns,
-        "extracted_at",
-        scope=f"t.trade_date BETWEEN DATE'{start.isoformat()}' AND DATE'{end.isoformat()}'",
+def merge_dim_stock(settings: Settings, stocks: Sequence[Stock]) -> None:
+    """Upsert profiles on ticker; an unchanged profile is left untouched (delta-rs: 53 rows need
+    no JVM)."""
+    columns = [field.split()[0] for field in DIM_STOCK_SCHEMA.split(", ")]
+    rows = [dict(zip(columns, row, strict=True)) for row in _stock_rows(stocks)]
+    merge_rows(
+        table(DIM_STOCK).path(settings), rows, ["ticker"], "updated_at", what="merge reference.dim_stock"
     )
-    retry_conflicts(lambda: spark.sql(merge), "merge reference.daily_bars")
 
 
-def _merge_sql(
-    target: str, view: str, keys: list[str], columns: list[str], stamp: str, *, scope: str | None = None
-) -> str:
-    """MERGE that inserts new keys and updates a row only when a value changed, so a re-run
-    writes nothing new (the stamp column moves only with the data)."""
-    on = " AND ".join(f"t.{key} = s.{key}" for key in keys) + (f" AND {scope}" if scope else "")
-    changed = " OR ".join(f"NOT (t.{c} <=> s.{c})" for c in columns)
-    updates = ", ".join([*(f"t.{c} = s.{c}" for c in columns), f"t.{stamp} = current_timestamp()"])
-    names = [*keys, *columns, stamp]
-    values = [*(f"s.{c}" for c in [*keys, *columns]), "current_timestamp()"]
-    return (
-        f"MERGE INTO {target} t USING {view} s ON {on} "
-        f"WHEN MATCHED AND ({changed}) THEN UPDATE SET {updates} "
-        f"WHEN NOT MATCHED THEN INSERT ({', '.join(names)}) VALUES ({', '.join(values)})"
+def merge_daily_bars(settings: Settings, bars: Sequence[DailyBar], start: date, end: date) -> None:
+    """Upsert bars on (ticker, trade_date), matching only the range's partitions."""
+    columns = [field.split()[0] for field in DAILY_BARS_SCHEMA.split(", ")]
+    rows = [dict(zip(columns, row, strict=True)) for row in _bar_rows(bars)]
+    merge_rows(
+        table(DAILY_BARS).path(settings),
+        rows,
+        ["ticker", "trade_date"],
+        "extracted_at",
+        scope=f"t.trade_date BETWEEN '{start.isoformat()}' AND '{end.isoformat()}'",
+        what="merge reference.daily_bars",
     )

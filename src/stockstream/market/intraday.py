@@ -8,8 +8,8 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
+from stockstream import lake
 from stockstream.config import Settings
 from stockstream.errors import StockstreamError
 from stockstream.market.model import DailyBar, Stock
@@ -18,10 +18,19 @@ from stockstream.market.simulator import needed_trades, scaled_volume, simulate_
 from stockstream.market.transactions import Transaction
 from stockstream.tables import DAILY_BARS, DIM_STOCK, table
 
-if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
 log = logging.getLogger(__name__)
+
+BAR_COLUMNS = ["ticker", "trade_date", "open", "high", "low", "close", "volume", "source"]
+PROFILE_COLUMNS = [
+    "ticker",
+    "name",
+    "sector",
+    "industry",
+    "country",
+    "currency",
+    "exchange",
+    "exchange_timezone",
+]
 
 
 @dataclass(frozen=True)
@@ -41,30 +50,35 @@ class DayPlan:
         return {bar.source for bar in self.bars}
 
 
-def load_plan(spark: SparkSession, settings: Settings, start: date, end: date) -> DayPlan:
-    """The bars of [start, end] and their profiles from the lakehouse; an error says to extract
-    first when there are none."""
+def load_plan(settings: Settings, start: date, end: date) -> DayPlan:
+    """The bars of [start, end] and their profiles from the lakehouse (read with delta-rs: a
+    replay starts no JVM); an error says to extract first when there are none."""
     hint = f"run `stockstream extract --start {start} --end {end}` first"
     if not (table(DAILY_BARS).exists(settings) and table(DIM_STOCK).exists(settings)):
         raise StockstreamError("the lakehouse has no reference data yet", hint)
-    rows = (
-        table(DAILY_BARS)
-        .read(spark, settings)
-        .where(f"trade_date BETWEEN DATE'{start.isoformat()}' AND DATE'{end.isoformat()}'")
-        .select("ticker", "trade_date", "open", "high", "low", "close", "volume", "source")
-        .collect()
+    bar_rows = lake.read(
+        settings,
+        DAILY_BARS,
+        columns=BAR_COLUMNS,
+        where=[("trade_date", ">=", start), ("trade_date", "<=", end)],
     )
-    if not rows:
+    if bar_rows.empty:
         raise StockstreamError(f"reference.daily_bars has no bars between {start} and {end}", hint)
-    bars = [DailyBar(**row.asDict()) for row in rows]
-    profiles = (
-        table(DIM_STOCK)
-        .read(spark, settings)
-        .select(
-            "ticker", "name", "sector", "industry", "country", "currency", "exchange", "exchange_timezone"
+    bars = [
+        DailyBar(
+            ticker=row.ticker,
+            trade_date=row.trade_date,
+            open=float(row.open),
+            high=float(row.high),
+            low=float(row.low),
+            close=float(row.close),
+            volume=int(row.volume),
+            source=row.source,
         )
-    )
-    stocks = {row.ticker: Stock(**row.asDict()) for row in profiles.collect()}
+        for row in bar_rows.itertuples(index=False)
+    ]
+    profiles = lake.read(settings, DIM_STOCK, columns=PROFILE_COLUMNS)
+    stocks = {row["ticker"]: Stock(**row) for row in profiles.to_dict("records")}
     missing = sorted({bar.ticker for bar in bars} - set(stocks))
     if missing:
         raise StockstreamError(f"reference.dim_stock has no profile for {', '.join(missing)}", hint)

@@ -9,7 +9,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -98,6 +98,55 @@ def append_rows(
     data = pa.Table.from_pylist(list(rows), schema=pa.schema(delta.schema().to_arrow()))
     write_deltalake(delta, data, mode="append", commit_properties=commit)
     return True
+
+
+def merge_rows(
+    path: Path,
+    rows: Sequence[Mapping[str, Any]],
+    keys: Sequence[str],
+    stamp: str,
+    *,
+    scope: str | None = None,
+    what: str = "merge",
+) -> int:
+    """Upsert a few rows (dicts of every column but `stamp`) into a Delta table on `keys` with
+    delta-rs from the driver: new keys are inserted, a row is updated only when a value changed,
+    and `stamp` (when the row was written) moves only with them, so running it again changes
+    nothing. `scope` (SQL on the target `t`, e.g. a trade_date range) limits the rows matched.
+    Returns the rows inserted or updated; retried on a concurrent commit (retry_conflicts)."""
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    if not rows:
+        return 0
+    now = datetime.now(UTC)
+    columns = [*rows[0].keys(), stamp]
+    values = [c for c in columns if c not in keys and c != stamp]
+
+    def quoted(column: str) -> str:
+        return f'"{column}"'
+
+    on = " AND ".join([*(f"t.{quoted(k)} = s.{quoted(k)}" for k in keys), *([scope] if scope else [])])
+    changed = " OR ".join(f"(t.{quoted(c)} IS DISTINCT FROM s.{quoted(c)})" for c in values)
+    every = {quoted(c): f"s.{quoted(c)}" for c in columns}
+
+    def write() -> int:
+        delta = DeltaTable(str(path))
+        schema = pa.schema(delta.schema().to_arrow())
+        data = pa.Table.from_pylist(
+            [{**row, stamp: now} for row in rows], schema=pa.schema([schema.field(c) for c in columns])
+        )
+        metrics = (
+            delta.merge(data, predicate=on, source_alias="s", target_alias="t")
+            .when_matched_update({quoted(c): f"s.{quoted(c)}" for c in [*values, stamp]}, predicate=changed)
+            .when_not_matched_insert(every)
+            .execute()
+        )
+        return int(metrics.get("num_target_rows_inserted", 0)) + int(
+            metrics.get("num_target_rows_updated", 0)
+        )
+
+    return retry_conflicts(write, what)
 
 
 def checkpoint_app_id(checkpoint: Path, query: str) -> str:
