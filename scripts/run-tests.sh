@@ -13,9 +13,9 @@ pytest=(.venv/bin/pytest --durations=15)
 # records, the finaliser overtaken by a stream batch and the two writing one day for 30 s, late
 # events, the random stress steps, a small driver heap on a backlog), the Airflow one in tests/e2e.
 fast=(tests/unit tests/dags tests/integration tests/chaos)
-# The benchmarks' smoke runs (each a platform of its own for minutes) run after the end-to-end
-# tests, in their lane, to balance the two: on a fresh clone (2026-12-07) with three of them here,
-# this lane took 38 minutes, that one 25.
+# The benchmarks' smoke runs (each a platform of its own for minutes, about 12 together) run after
+# the end-to-end tests, in their lane, to balance the two: on a fresh clone (2026-12-07) with two of
+# them there, this lane took 38 minutes and that one 25.
 later=(tests/integration/test_bench_smoke.py)
 
 verdict() {  # exit code of one pytest run -> exit code of this script
@@ -45,7 +45,7 @@ fast_code=$?
 wait "$e2e_pid"
 e2e_code=$?
 echo
-echo "==================== end-to-end tests (tests/e2e) and two benchmark smoke runs ===================="
+echo "==================== end-to-end tests (tests/e2e) and the benchmark smoke runs ===================="
 cat "$e2e_log"
 verdict "$e2e_code" "tests/e2e and the benchmark smoke runs"
 e2e_code=$?

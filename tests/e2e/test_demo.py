@@ -525,7 +525,15 @@ def test_the_dashboard_follows_a_live_market(demo: Demo) -> None:
             stderr=subprocess.PIPE,
             text=True,
         )
-        moved = wait_for_price(driver, "AAPL", lambda price: price != before, timeout=240)
+        try:
+            moved = wait_for_price(driver, "AAPL", lambda price: price != before, timeout=240)
+        except AssertionError as exc:
+            if live.poll() is None:
+                raise
+            assert live.stderr is not None
+            raise AssertionError(
+                f"{exc}; simulate --live exited {live.returncode}: {live.stderr.read()}"
+            ) from None
         assert moved != before
         full_page_screenshot(driver, ARTIFACTS / "dashboard-live.png")
         assert browser.console_errors(driver) == []

@@ -88,7 +88,7 @@ def extract(
         if new_stocks:
             merge_dim_stock(settings, stocks)
         if new_bars:
-            merge_daily_bars(settings, bars, start, end)
+            merge_daily_bars(settings, bars)
     else:
         log.info("the lakehouse already holds these profiles and bars: nothing to write")
     report = ExtractReport(
@@ -153,7 +153,7 @@ def holds(
 
 def merge_dim_stock(settings: Settings, stocks: Sequence[Stock]) -> None:
     """Upsert profiles on ticker; an unchanged profile is left untouched (delta-rs: 53 rows need
-    no JVM)."""
+    no JVM; a changed one rewrites the table's few rows)."""
     columns = [field.split()[0] for field in DIM_STOCK_SCHEMA.split(", ")]
     rows = [dict(zip(columns, row, strict=True)) for row in _stock_rows(stocks)]
     merge_rows(
@@ -161,8 +161,9 @@ def merge_dim_stock(settings: Settings, stocks: Sequence[Stock]) -> None:
     )
 
 
-def merge_daily_bars(settings: Settings, bars: Sequence[DailyBar], start: date, end: date) -> None:
-    """Upsert bars on (ticker, trade_date), matching only the range's partitions."""
+def merge_daily_bars(settings: Settings, bars: Sequence[DailyBar]) -> None:
+    """Upsert bars on (ticker, trade_date): only the trade_date partitions whose bars changed are
+    rewritten."""
     columns = [field.split()[0] for field in DAILY_BARS_SCHEMA.split(", ")]
     rows = [dict(zip(columns, row, strict=True)) for row in _bar_rows(bars)]
     merge_rows(
@@ -170,6 +171,6 @@ def merge_daily_bars(settings: Settings, bars: Sequence[DailyBar], start: date, 
         rows,
         ["ticker", "trade_date"],
         "extracted_at",
-        scope=f"t.trade_date BETWEEN '{start.isoformat()}' AND '{end.isoformat()}'",
+        partition="trade_date",
         what="merge reference.daily_bars",
     )

@@ -46,7 +46,7 @@ def retry_conflicts(write: Callable[[], T], what: str, attempts: int = 6) -> T:
     from deltalake.exceptions import CommitFailedError
 
     conflicts = (
-        CommitFailedError,  # delta-rs (replace_days): a concurrent transaction won
+        CommitFailedError,  # delta-rs (replace_days, merge_rows): a concurrent transaction won
         ConcurrentAppendException,
         ConcurrentDeleteDeleteException,
         ConcurrentDeleteReadException,
@@ -106,45 +106,64 @@ def merge_rows(
     keys: Sequence[str],
     stamp: str,
     *,
-    scope: str | None = None,
+    partition: str | None = None,
     what: str = "merge",
 ) -> int:
     """Upsert a few rows (dicts of every column but `stamp`) into a Delta table on `keys` with
     delta-rs from the driver: new keys are inserted, a row is updated only when a value changed,
     and `stamp` (when the row was written) moves only with them, so running it again changes
-    nothing. `scope` (SQL on the target `t`, e.g. a trade_date range) limits the rows matched.
-    Returns the rows inserted or updated; retried on a concurrent commit (retry_conflicts)."""
+    nothing. The comparison is on the driver; what changed is written by one overwrite of the
+    `partition` values it touches (the whole table when it has no partition column), every other
+    row of them rewritten as it was, committed against the snapshot compared (a concurrent commit
+    fails it and it is retried from a fresh read: retry_conflicts).
+
+    Not delta-rs' MERGE: its rewritten files (deltalake 1.6) declare their strings as Arrow
+    string_view, on which pyarrow has no comparison kernel, so every later filtered read of the
+    table with lake.read failed. write_deltalake writes the Arrow types it is given, the table's.
+    Returns the rows inserted or updated."""
     import pyarrow as pa
-    from deltalake import DeltaTable
+    from deltalake import DeltaTable, write_deltalake
+
+    from stockstream import lake
 
     if not rows:
         return 0
     now = datetime.now(UTC)
-    columns = [*rows[0].keys(), stamp]
-    values = [c for c in columns if c not in keys and c != stamp]
 
-    def quoted(column: str) -> str:
-        return f'"{column}"'
-
-    on = " AND ".join([*(f"t.{quoted(k)} = s.{quoted(k)}" for k in keys), *([scope] if scope else [])])
-    changed = " OR ".join(f"(t.{quoted(c)} IS DISTINCT FROM s.{quoted(c)})" for c in values)
-    every = {quoted(c): f"s.{quoted(c)}" for c in columns}
+    def key_of(row: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(row[k] for k in keys)
 
     def write() -> int:
         delta = DeltaTable(str(path))
         schema = pa.schema(delta.schema().to_arrow())
-        data = pa.Table.from_pylist(
-            [{**row, stamp: now} for row in rows], schema=pa.schema([schema.field(c) for c in columns])
-        )
-        metrics = (
-            delta.merge(data, predicate=on, source_alias="s", target_alias="t")
-            .when_matched_update({quoted(c): f"s.{quoted(c)}" for c in [*values, stamp]}, predicate=changed)
-            .when_not_matched_insert(every)
-            .execute()
-        )
-        return int(metrics.get("num_target_rows_inserted", 0)) + int(
-            metrics.get("num_target_rows_updated", 0)
-        )
+        missing = set(schema.names) - {*rows[0], stamp}
+        if missing:
+            raise ValueError(f"{what}: the rows lack the columns {', '.join(sorted(missing))}")
+        values = [c for c in schema.names if c not in keys and c != stamp]
+        scope = sorted({row[partition] for row in rows}) if partition else []
+        where: list[lake.Filter] = [(partition, "in", scope)] if partition else []
+        held = {
+            key_of(row): row for row in lake.read_path(path, schema.names, where, snapshot=delta).to_pylist()
+        }
+        touched: set[Any] = set()
+        changed = 0
+        for row in rows:
+            old = held.get(key_of(row))
+            if old is not None and all(_same(row[c], old[c]) for c in values):
+                continue
+            held[key_of(row)] = {**row, stamp: now}
+            touched.add(row[partition] if partition else None)
+            changed += 1
+        if not changed:
+            return 0
+        kept = [row for row in held.values() if (row[partition] if partition else None) in touched]
+        data = pa.Table.from_pylist(kept, schema=schema)
+        if partition:
+            listed = ", ".join("'" + str(value).replace("'", "''") + "'" for value in sorted(touched))
+            write_deltalake(delta, data, mode="overwrite", predicate=f"{partition} IN ({listed})")
+        else:
+            write_deltalake(delta, data, mode="overwrite")
+        return changed
 
     return retry_conflicts(write, what)
 
