@@ -257,7 +257,7 @@ def chart_hashes(settings: Settings) -> dict[str, str]:
 
 
 def test_backfilling_the_same_days_again_changes_no_table(demo: Demo) -> None:
-    """Invariant 5: every task of the three runs runs again (extract MERGEs, the replay is
+    """Invariant 5: every task of the three runs runs again (extract finds its rows held, the replay is
     skipped as recorded, finalize recomputes, render redraws) and no table row, no chart changes."""
     tables, charts = table_hashes(demo.settings), chart_hashes(demo.settings)
     again = stockstream(

@@ -133,7 +133,7 @@ def holds(
     where: Sequence[lake.Filter] = (),
 ) -> bool:
     """Whether table `name` already has every one of `rows` (columns as in `schema`) with equal
-    values, so its MERGE would change nothing. Read without a JVM: a re-run of a day that is
+    values, so merge_rows would change nothing. Read without a JVM: a re-run of a day that is
     already extracted (a cleared task, a backfill with --reprocess) starts no Spark at all."""
     columns = [field.split()[0] for field in schema.split(", ")]
     if not rows or not table(name).exists(settings):
@@ -144,7 +144,7 @@ def holds(
     if len(joined) != len(wanted) or (joined["_merge"] != "both").any():
         return False
     values = [c for c in columns if c not in keys]
-    # Null-safe equality, as the MERGE's `<=>`.
+    # Null-safe equality, as SQL's `<=>`.
     return all(
         ((joined[c] == joined[f"{c}_stored"]) | (joined[c].isna() & joined[f"{c}_stored"].isna())).all()
         for c in values

@@ -153,7 +153,7 @@ def render_day(settings: Settings, day: date) -> dict[str, str]:
 
 
 def refresh_reference(settings: Settings, source: str | None = None) -> dict[str, Any]:
-    """Company profiles of the universe into reference.dim_stock (MERGE on ticker)."""
+    """Company profiles of the universe into reference.dim_stock (an upsert on ticker)."""
     from stockstream.market.extract import choose_source, refresh_profiles
 
     chosen = choose_source(settings, source)
