@@ -15,7 +15,7 @@ pytest=(.venv/bin/pytest --durations=15)
 fast=(tests/unit tests/dags tests/integration tests/chaos)
 # The benchmarks' smoke runs (each a platform of its own for minutes, about 12 together) run after
 # the end-to-end tests, in their lane, to balance the two: on a fresh clone (2026-12-07) with two of
-# them there, this lane took 38 minutes and that one 25.
+# them there, this lane took 38 minutes and that one 25; with all of them there, 44 and 38.
 later=(tests/integration/test_bench_smoke.py)
 
 verdict() {  # exit code of one pytest run -> exit code of this script
