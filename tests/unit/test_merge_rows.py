@@ -132,3 +132,37 @@ def test_rows_missing_a_column_of_the_table_are_refused(bars: Path) -> None:
             "extracted_at",
             partition="trade_date",
         )
+
+
+def test_a_commit_that_lost_a_race_is_retried_from_a_fresh_read(
+    bars: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer commits a row to the same day between merge_rows' read and its overwrite:
+    delta-rs refuses the stale overwrite, and the retry (retry_conflicts) reads again, so the other
+    writer's row is kept: no lost update."""
+    import deltalake
+
+    merge_rows(
+        bars, [bar("AAPL", MON, 190.0)], ["ticker", "trade_date"], "extracted_at", partition="trade_date"
+    )
+    real = deltalake.write_deltalake
+    calls: list[int] = []
+
+    def racing(table: object, data: object, **kwargs: object) -> None:
+        calls.append(1)
+        if len(calls) == 1:  # the other writer wins the race once
+            other = pa.Table.from_pylist(
+                [{**bar("SAP", MON, 240.0), "extracted_at": datetime.now(UTC)}], schema=SCHEMA
+            )
+            real(str(bars), other, mode="append")
+        real(table, data, **kwargs)
+
+    monkeypatch.setattr(deltalake, "write_deltalake", racing)
+    merge_rows(
+        bars, [bar("AAPL", MON, 191.0)], ["ticker", "trade_date"], "extracted_at", partition="trade_date"
+    )
+    assert len(calls) == 2, "the first overwrite conflicted and was retried once"
+    assert {key: row["close"] for key, row in held(bars).items()} == {
+        ("AAPL", MON): 191.0,
+        ("SAP", MON): 240.0,
+    }
