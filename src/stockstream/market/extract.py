@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 
-import pandas as pd
-
-from stockstream import lake
 from stockstream.config import Settings
 from stockstream.errors import StockstreamError
 from stockstream.market.model import DailyBar, Stock
@@ -20,15 +17,6 @@ from stockstream.pipeline.writes import merge_rows
 from stockstream.tables import DAILY_BARS, DIM_STOCK, ensure, table
 
 log = logging.getLogger(__name__)
-
-DIM_STOCK_SCHEMA = (
-    "ticker STRING, name STRING, sector STRING, industry STRING, country STRING, currency STRING, "
-    "exchange STRING, exchange_timezone STRING"
-)
-DAILY_BARS_SCHEMA = (
-    "ticker STRING, trade_date DATE, open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE, "
-    "volume BIGINT, source STRING"
-)
 
 
 @dataclass(frozen=True)
@@ -74,22 +62,9 @@ def extract(
     symbols = list(tickers) if tickers else [stock.ticker for stock in load_universe(settings.universe_file)]
     stocks = source.profiles(symbols)
     bars = source.daily_bars(symbols, start, end)
-    new_stocks = not holds(settings, DIM_STOCK, _stock_rows(stocks), DIM_STOCK_SCHEMA, ["ticker"])
-    new_bars = not holds(
-        settings,
-        DAILY_BARS,
-        _bar_rows(bars),
-        DAILY_BARS_SCHEMA,
-        ["ticker", "trade_date"],
-        where=[("trade_date", ">=", start), ("trade_date", "<=", end)],
-    )
-    if new_stocks or new_bars:
+    if stocks or bars:
         ensure(settings, (DIM_STOCK, DAILY_BARS))
-        if new_stocks:
-            merge_dim_stock(settings, stocks)
-        if new_bars:
-            merge_daily_bars(settings, bars)
-    else:
+    if not merge_dim_stock(settings, stocks) + merge_daily_bars(settings, bars):
         log.info("the lakehouse already holds these profiles and bars: nothing to write")
     report = ExtractReport(
         source=source.name, stocks=len(stocks), bars=len(bars), days=len({bar.trade_date for bar in bars})
@@ -103,70 +78,31 @@ def refresh_profiles(settings: Settings, source: MarketSource | None = None) -> 
     the number of stocks."""
     source = source or choose_source(settings)
     stocks = source.profiles([stock.ticker for stock in load_universe(settings.universe_file)])
-    if holds(settings, DIM_STOCK, _stock_rows(stocks), DIM_STOCK_SCHEMA, ["ticker"]):
+    if stocks:
+        ensure(settings, (DIM_STOCK,))
+    if not merge_dim_stock(settings, stocks):
         log.info("reference.dim_stock already holds these %d profiles: nothing to write", len(stocks))
         return len(stocks)
-    ensure(settings, (DIM_STOCK,))
-    merge_dim_stock(settings, stocks)
     log.info("refreshed %d profiles from %s", len(stocks), source.name)
     return len(stocks)
 
 
-def _stock_rows(stocks: Sequence[Stock]) -> list[tuple[object, ...]]:
-    return [
-        (s.ticker, s.name, s.sector, s.industry, s.country, s.currency, s.exchange, s.exchange_timezone)
-        for s in stocks
-    ]
-
-
-def _bar_rows(bars: Sequence[DailyBar]) -> list[tuple[object, ...]]:
-    return [(b.ticker, b.trade_date, b.open, b.high, b.low, b.close, b.volume, b.source) for b in bars]
-
-
-def holds(
-    settings: Settings,
-    name: str,
-    rows: Sequence[tuple[object, ...]],
-    schema: str,
-    keys: list[str],
-    *,
-    where: Sequence[lake.Filter] = (),
-) -> bool:
-    """Whether table `name` already has every one of `rows` (columns as in `schema`) with equal
-    values, so merge_rows would change nothing. Read without a JVM: a re-run of a day that is
-    already extracted (a cleared task, a backfill with --reprocess) starts no Spark at all."""
-    columns = [field.split()[0] for field in schema.split(", ")]
-    if not rows or not table(name).exists(settings):
-        return not rows
-    stored = lake.read(settings, name, columns=columns, where=where)
-    wanted = pd.DataFrame(list(rows), columns=columns)
-    joined = wanted.merge(stored, on=keys, how="left", suffixes=("", "_stored"), indicator=True)
-    if len(joined) != len(wanted) or (joined["_merge"] != "both").any():
-        return False
-    values = [c for c in columns if c not in keys]
-    # Null-safe equality, as SQL's `<=>`.
-    return all(
-        ((joined[c] == joined[f"{c}_stored"]) | (joined[c].isna() & joined[f"{c}_stored"].isna())).all()
-        for c in values
-    )
-
-
-def merge_dim_stock(settings: Settings, stocks: Sequence[Stock]) -> None:
-    """Upsert profiles on ticker; an unchanged profile is left untouched (delta-rs: 53 rows need
-    no JVM; a changed one rewrites the table's few rows)."""
-    columns = [field.split()[0] for field in DIM_STOCK_SCHEMA.split(", ")]
-    rows = [dict(zip(columns, row, strict=True)) for row in _stock_rows(stocks)]
-    merge_rows(
+def merge_dim_stock(settings: Settings, stocks: Sequence[Stock]) -> int:
+    """Upsert profiles on ticker (delta-rs: 53 rows need no JVM); an unchanged profile is left
+    untouched, and when none changed nothing is committed. Returns the profiles written."""
+    rows = [asdict(stock) for stock in stocks]
+    return merge_rows(
         table(DIM_STOCK).path(settings), rows, ["ticker"], "updated_at", what="merge reference.dim_stock"
     )
 
 
-def merge_daily_bars(settings: Settings, bars: Sequence[DailyBar]) -> None:
+def merge_daily_bars(settings: Settings, bars: Sequence[DailyBar]) -> int:
     """Upsert bars on (ticker, trade_date): only the trade_date partitions whose bars changed are
-    rewritten."""
-    columns = [field.split()[0] for field in DAILY_BARS_SCHEMA.split(", ")]
-    rows = [dict(zip(columns, row, strict=True)) for row in _bar_rows(bars)]
-    merge_rows(
+    rewritten, and when none changed nothing is committed (so a re-run of a day already extracted,
+    a cleared task or a backfill with --reprocess, starts no Spark and writes nothing). Returns the
+    bars written."""
+    rows = [asdict(bar) for bar in bars]
+    return merge_rows(
         table(DAILY_BARS).path(settings),
         rows,
         ["ticker", "trade_date"],
