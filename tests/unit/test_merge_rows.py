@@ -44,6 +44,11 @@ def held(path: Path) -> dict[tuple[str, date], dict[str, object]]:
     return {(row["ticker"], row["trade_date"]): row for row in rows}
 
 
+def upsert(path: Path, rows: list[dict[str, object]]) -> int:
+    """merge_rows as extract calls it for reference.daily_bars."""
+    return merge_rows(path, rows, ["ticker", "trade_date"], "extracted_at", partition="trade_date")
+
+
 def string_types(path: Path) -> set[str]:
     """The Arrow types each data file declares for its string columns."""
     found = set()
@@ -55,7 +60,7 @@ def string_types(path: Path) -> set[str]:
 
 def test_inserts_then_changes_only_what_changed(bars: Path) -> None:
     first = [bar("AAPL", MON, 190.0), bar("SAP", MON, 240.0), bar("AAPL", TUE, 191.0)]
-    assert merge_rows(bars, first, ["ticker", "trade_date"], "extracted_at", partition="trade_date") == 3
+    assert upsert(bars, first) == 3
     before = held(bars)
     assert {key: row["close"] for key, row in before.items()} == {
         ("AAPL", MON): 190.0,
@@ -66,14 +71,14 @@ def test_inserts_then_changes_only_what_changed(bars: Path) -> None:
     version = DeltaTable(str(bars)).version()
 
     # The same rows again: nothing to write, no commit.
-    assert merge_rows(bars, first, ["ticker", "trade_date"], "extracted_at", partition="trade_date") == 0
+    assert upsert(bars, first) == 0
     assert DeltaTable(str(bars)).version() == version
     tuesday_files = {f for f in DeltaTable(str(bars)).file_uris() if f"trade_date={TUE}" in f}
 
     # One changed value and one new row: only Monday and Wednesday are rewritten; the unchanged
     # rows keep when they were written, the changed one is restamped.
     second = [bar("AAPL", MON, 190.0), bar("SAP", MON, 242.5), bar("SAP", WED, 244.0)]
-    assert merge_rows(bars, second, ["ticker", "trade_date"], "extracted_at", partition="trade_date") == 2
+    assert upsert(bars, second) == 2
     after = held(bars)
     assert {key: row["close"] for key, row in after.items()} == {
         ("AAPL", MON): 190.0,
@@ -92,10 +97,8 @@ def test_the_written_files_take_a_filtered_pyarrow_read(bars: Path) -> None:
     string column then failed in pyarrow ("no kernel matching input types"): the live market's
     read of its start prices did."""
     rows = [bar("AAPL", MON, 190.0), bar("SAP", MON, 240.0), bar("AAPL", TUE, 191.0)]
-    merge_rows(bars, rows, ["ticker", "trade_date"], "extracted_at", partition="trade_date")
-    merge_rows(
-        bars, [bar("AAPL", MON, 189.5)], ["ticker", "trade_date"], "extracted_at", partition="trade_date"
-    )
+    upsert(bars, rows)
+    upsert(bars, [bar("AAPL", MON, 189.5)])
     assert string_types(bars) == {"string"}
     found = lake.read_path(
         bars, ["ticker", "trade_date", "close"], [("ticker", "in", ["AAPL"]), ("trade_date", "<", WED)]
@@ -125,13 +128,7 @@ def test_an_unpartitioned_table_is_rewritten_whole_keeping_absent_keys(tmp_path:
 
 def test_rows_missing_a_column_of_the_table_are_refused(bars: Path) -> None:
     with pytest.raises(ValueError, match="lack the columns source"):
-        merge_rows(
-            bars,
-            [{"ticker": "AAPL", "trade_date": MON, "close": 1.0}],
-            ["ticker", "trade_date"],
-            "extracted_at",
-            partition="trade_date",
-        )
+        upsert(bars, [{"ticker": "AAPL", "trade_date": MON, "close": 1.0}])
 
 
 def test_a_commit_that_lost_a_race_is_retried_from_a_fresh_read(
@@ -142,9 +139,7 @@ def test_a_commit_that_lost_a_race_is_retried_from_a_fresh_read(
     writer's row is kept: no lost update."""
     import deltalake
 
-    merge_rows(
-        bars, [bar("AAPL", MON, 190.0)], ["ticker", "trade_date"], "extracted_at", partition="trade_date"
-    )
+    upsert(bars, [bar("AAPL", MON, 190.0)])
     real = deltalake.write_deltalake
     calls: list[int] = []
 
@@ -158,9 +153,7 @@ def test_a_commit_that_lost_a_race_is_retried_from_a_fresh_read(
         real(table, data, **kwargs)
 
     monkeypatch.setattr(deltalake, "write_deltalake", racing)
-    merge_rows(
-        bars, [bar("AAPL", MON, 191.0)], ["ticker", "trade_date"], "extracted_at", partition="trade_date"
-    )
+    upsert(bars, [bar("AAPL", MON, 191.0)])
     assert len(calls) == 2, "the first overwrite conflicted and was retried once"
     assert {key: row["close"] for key, row in held(bars).items()} == {
         ("AAPL", MON): 191.0,

@@ -12,25 +12,13 @@ from datetime import date
 from stockstream import lake
 from stockstream.config import Settings
 from stockstream.errors import StockstreamError
-from stockstream.market.model import DailyBar, Stock
+from stockstream.market.model import BAR_COLUMNS, STOCK_COLUMNS, DailyBar, Stock
 from stockstream.market.reference import session_for
 from stockstream.market.simulator import needed_trades, scaled_volume, simulate_day, trade_count, validate_bar
 from stockstream.market.transactions import Transaction
 from stockstream.tables import DAILY_BARS, DIM_STOCK, table
 
 log = logging.getLogger(__name__)
-
-BAR_COLUMNS = ["ticker", "trade_date", "open", "high", "low", "close", "volume", "source"]
-PROFILE_COLUMNS = [
-    "ticker",
-    "name",
-    "sector",
-    "industry",
-    "country",
-    "currency",
-    "exchange",
-    "exchange_timezone",
-]
 
 
 @dataclass(frozen=True)
@@ -64,20 +52,8 @@ def load_plan(settings: Settings, start: date, end: date) -> DayPlan:
     )
     if bar_rows.empty:
         raise StockstreamError(f"reference.daily_bars has no bars between {start} and {end}", hint)
-    bars = [
-        DailyBar(
-            ticker=row.ticker,
-            trade_date=row.trade_date,
-            open=float(row.open),
-            high=float(row.high),
-            low=float(row.low),
-            close=float(row.close),
-            volume=int(row.volume),
-            source=row.source,
-        )
-        for row in bar_rows.itertuples(index=False)
-    ]
-    profiles = lake.read(settings, DIM_STOCK, columns=PROFILE_COLUMNS)
+    bars = [DailyBar.from_row(row) for row in bar_rows.itertuples(index=False)]
+    profiles = lake.read(settings, DIM_STOCK, columns=STOCK_COLUMNS)
     stocks = {row["ticker"]: Stock(**row) for row in profiles.to_dict("records")}
     missing = sorted({bar.ticker for bar in bars} - set(stocks))
     if missing:

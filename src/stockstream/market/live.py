@@ -42,7 +42,7 @@ from stockstream import lake
 from stockstream.broker.replay import producer
 from stockstream.config import Settings
 from stockstream.errors import StockstreamError
-from stockstream.market.model import DailyBar, Stock
+from stockstream.market.model import BAR_COLUMNS, DailyBar, Stock
 from stockstream.market.reference import UNIVERSE_CSV, load_universe, reference_profile, session_for
 from stockstream.market.simulator import SIZE_SIGMA, buy_probability, price_decimals
 from stockstream.market.sources import OfflineSource, business_days
@@ -58,7 +58,6 @@ Clock = Callable[[], datetime]
 TICK_SECONDS = 0.5
 """How often a batch is published: small enough for a smooth chart, large enough to batch."""
 PROGRESS_SECONDS = 5.0
-BAR_COLUMNS = ("ticker", "trade_date", "open", "high", "low", "close", "volume", "source")
 
 
 def utc_now() -> datetime:
@@ -165,16 +164,7 @@ def latest_before(frame: pd.DataFrame, todays: dict[str, date]) -> dict[str, Dai
             continue
         if not (math.isfinite(row.close) and row.close > 0 and row.volume > 0):
             continue
-        found[ticker] = DailyBar(
-            ticker=ticker,
-            trade_date=row.trade_date,
-            open=float(row.open),
-            high=float(row.high),
-            low=float(row.low),
-            close=float(row.close),
-            volume=int(row.volume),
-            source=str(row.source),
-        )
+        found[ticker] = DailyBar.from_row(row)
     return found
 
 

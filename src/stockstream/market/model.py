@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 SOURCES = ("yfinance", "offline")
@@ -60,3 +61,24 @@ class DailyBar:
     close: float
     volume: int
     source: str
+
+    @classmethod
+    def from_row(cls, row: Any) -> DailyBar:
+        """A bar from a row of reference.daily_bars read with pandas (`itertuples`): numpy
+        scalars become Python floats and ints."""
+        return cls(
+            ticker=str(row.ticker),
+            trade_date=row.trade_date,
+            open=float(row.open),
+            high=float(row.high),
+            low=float(row.low),
+            close=float(row.close),
+            volume=int(row.volume),
+            source=str(row.source),
+        )
+
+
+STOCK_COLUMNS = tuple(field.name for field in fields(Stock))
+"""reference.dim_stock's columns a Stock holds (all but updated_at)."""
+BAR_COLUMNS = tuple(field.name for field in fields(DailyBar))
+"""reference.daily_bars' columns a DailyBar holds (all but extracted_at)."""

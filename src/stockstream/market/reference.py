@@ -11,21 +11,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from stockstream.errors import StockstreamError
-from stockstream.market.model import Session, Stock
+from stockstream.market.model import STOCK_COLUMNS, Session, Stock
 
 UNIVERSE_CSV = Path(__file__).parent / "data" / "universe.csv"
-COLUMNS = (
-    "ticker",
-    "name",
-    "sector",
-    "industry",
-    "country",
-    "currency",
-    "exchange",
-    "exchange_timezone",
-    "base_price",
-    "avg_volume",
-)
+COLUMNS = (*STOCK_COLUMNS, "base_price", "avg_volume")
+"""The universe CSV's header: a Stock's fields, then the offline generator's two."""
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 _NEW_YORK = Session("America/New_York", time(9, 30), time(16, 0))
@@ -144,7 +134,7 @@ def _parse(path: Path, line: int, record: dict[str | None, str | None]) -> _Row:
         raise _bad(path, line, f"base_price or avg_volume is not a number: {exc}") from exc
     if not base_price > 0 or avg_volume <= 0:
         raise _bad(path, line, "base_price and avg_volume must be > 0")
-    stock = Stock(**{column: values[column] for column in COLUMNS[:8]})
+    stock = Stock(**{column: values[column] for column in STOCK_COLUMNS})
     return _Row(stock, base_price, avg_volume)
 
 

@@ -113,7 +113,7 @@ def merge_rows(
     delta-rs from the driver: new keys are inserted, a row is updated only when a value changed,
     and `stamp` (when the row was written) moves only with them, so running it again changes
     nothing. The comparison is on the driver; what changed is written by one overwrite of the
-    `partition` values it touches (the whole table when it has no partition column), every other
+    `partition` (a DATE partition column) values it touches (the whole table without one), every other
     row of them rewritten as it was, committed against the snapshot compared (a concurrent commit
     fails it and it is retried from a fresh read: retry_conflicts).
 
@@ -159,8 +159,7 @@ def merge_rows(
         kept = [row for row in held.values() if (row[partition] if partition else None) in touched]
         data = pa.Table.from_pylist(kept, schema=schema)
         if partition:
-            listed = ", ".join("'" + str(value).replace("'", "''") + "'" for value in sorted(touched))
-            write_deltalake(delta, data, mode="overwrite", predicate=f"{partition} IN ({listed})")
+            write_deltalake(delta, data, mode="overwrite", predicate=f"{partition} IN ({date_list(touched)})")
         else:
             write_deltalake(delta, data, mode="overwrite")
         return changed
@@ -358,8 +357,8 @@ def replace_days(
         if not changed_days:
             return 0
         written = arrow_rows(delta, columns, stamps, [row for row in rows if row[day_at] in changed_days])
-        days_sql = ", ".join(f"'{day.isoformat()}'" for day in sorted(changed_days))
-        write_deltalake(delta, written, mode="overwrite", predicate=f"trade_date IN ({days_sql})")
+        predicate = f"trade_date IN ({date_list(changed_days)})"
+        write_deltalake(delta, written, mode="overwrite", predicate=predicate)
         return changed
 
     started = time.monotonic()
