@@ -2,10 +2,11 @@
 
     .venv/bin/python benchmarks/memory.py [--days 5] [--end 2026-11-20] [--trades 400]
 
-Starts the whole platform as `stockstream up` does (broker, supervised stream, dashboard,
-Airflow) in a temporary data root on free ports, and samples the resident memory (RSS) of each
-service's whole process tree every 0.5 s in a thread: the broker's JVM; the stream's supervisor,
-driver, Spark's JVM and its Python workers; the dashboard; Airflow's four components and whatever
+Starts the whole platform as `stockstream up` does (broker, supervised stream, SQL engine,
+dashboard, Airflow) in a temporary data root on free ports, and samples the resident memory (RSS)
+of each service's whole process tree every 0.5 s in a thread: the broker's JVM; the stream's
+supervisor, driver, Spark's JVM and its Python workers; the SQL engine's driver and JVM; the
+dashboard; Airflow's four components and whatever
 they spawn. Then it replays the last --days weekdays up to --end one after another (`extract`,
 `replay --speed 0`, `wait` per day, each its own process) and, once the stateful queries
 (minute_bars, alerts) have read everything silver holds, records the events so far, each
@@ -43,7 +44,7 @@ from stockstream.services.manager import Platform
 from stockstream.services.process import wait_until
 from stockstream.tables import ALERTS, MINUTE_BARS, SILVER_TRANSACTIONS, table
 
-SERVICES = ("broker", "stream", "Airflow", "dashboard")
+SERVICES = ("broker", "stream", "sql engine", "Airflow", "dashboard")
 STATEFUL = {"minute_bars": MINUTE_BARS, "alerts": ALERTS}
 DELTA_END_INDEX = 2**63 - 1 - 100
 """Delta's source offset index for "the whole version was read" (DeltaSourceOffset.END_INDEX)."""
@@ -80,6 +81,7 @@ def service_pids(services: Platform) -> dict[str, Callable[[], list[int]]]:
     return {
         "broker": lambda: one(services.broker.process.pid()),
         "stream": lambda: one(services.stream.process.pid()),
+        "sql engine": lambda: one(services.sql.process.pid()),
         "Airflow": lambda: [p for c in services.airflow.components.values() if (p := c.pid()) is not None],
         "dashboard": lambda: one(services.dashboard.process.pid()),
     }
@@ -190,7 +192,7 @@ def report(idle: DayRow, rows: list[DayRow], watch: RssWatch, interval: float) -
         )
     total_now = sum(watch.last.values())
     print(
-        f"| all four (peak of the sum) | {watch.peak_total / MIB:,.0f} | {total_now / MIB:,.0f} | "
+        f"| all services (peak of the sum) | {watch.peak_total / MIB:,.0f} | {total_now / MIB:,.0f} | "
         f"{sum(watch.processes.values())} |"
     )
     print(f"({watch.samples} samples every {interval:g}s)")

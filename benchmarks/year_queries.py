@@ -21,7 +21,9 @@ Then, --runs times each (the median is reported; the goal is the issue's "under 
 - **render (in-process)**: `analyses.render` of the whole range, after one warm-up render (imports,
   font cache).
 - **stockstream render**: the CLI, process start included.
-- **stockstream sql**: the CLI running SECTOR_VOLUME, JVM start included.
+- **stockstream sql**: the CLI running SECTOR_VOLUME, JVM start included (no SQL engine runs).
+- **stockstream sql on the SQL engine**: the same CLI while the SQL engine of `stockstream up`
+  runs (started and warm beforehand, not timed): the statement goes to its warm Spark.
 - **sql query (warm session)**: the same statement in a SparkSession built as the CLI builds it
   (spark_session: every table registered by name), after one warm-up run.
 """
@@ -43,6 +45,7 @@ from typing import TYPE_CHECKING
 
 from stockstream.analyses import CHART_FILES
 from stockstream.benchmarking import cli, last_weekdays, machine
+from stockstream.chaos.lab import free_port
 from stockstream.config import Settings
 
 if TYPE_CHECKING:
@@ -69,6 +72,7 @@ ORDER BY avg_daily_volume DESC, sector
 RENDER_INPROC = "render (in-process, 6 analyses + report)"
 RENDER_CLI = "stockstream render (process start included)"
 SQL_CLI = "stockstream sql (JVM start included)"
+SQL_ENGINE = "stockstream sql (on the SQL engine of `stockstream up`)"
 SQL_WARM = "sql query (warm SparkSession)"
 
 
@@ -260,13 +264,14 @@ def measure_sql(settings: Settings, query: str, runs: int) -> dict[str, list[flo
     (this process's, built and registered as the CLI does it); both must give the same rows."""
     from stockstream.spark import spark_session
 
-    figures: dict[str, list[float]] = {SQL_CLI: [], SQL_WARM: []}
+    figures: dict[str, list[float]] = {SQL_CLI: [], SQL_ENGINE: [], SQL_WARM: []}
     printed: list[dict[str, object]] = []
     for _ in range(runs):
         started = time.monotonic()
         said = cli(settings, "sql", query, "--format", "json")
         figures[SQL_CLI].append(time.monotonic() - started)
         printed = sector_rows(said)
+    figures[SQL_ENGINE] = measure_sql_engine(settings, query, runs, printed)
     spark = spark_session(settings, "stockstream-sql")
     spark.catalog.clearCache()
     rows = [row.asDict() for row in spark.sql(query).collect()]  # warm-up
@@ -281,6 +286,30 @@ def measure_sql(settings: Settings, query: str, runs: int) -> dict[str, list[flo
     return figures
 
 
+def measure_sql_engine(
+    settings: Settings, query: str, runs: int, printed: list[dict[str, object]]
+) -> list[float]:
+    """Seconds of each `stockstream sql` of the query while the SQL engine runs (started, warm,
+    as `stockstream up` leaves it; its start is not timed); it must print the same rows."""
+    from stockstream.services.sql_engine import SqlEngineService
+
+    engine = SqlEngineService(settings)
+    started = time.monotonic()
+    engine.start()
+    print(f"SQL engine warm in {time.monotonic() - started:.0f}s", flush=True)
+    seconds = []
+    try:
+        for _ in range(runs):
+            started = time.monotonic()
+            said = cli(settings, "sql", query, "--format", "json")
+            seconds.append(time.monotonic() - started)
+            if "running on the SQL engine" not in said or sector_rows(said) != printed:
+                raise SystemExit(f"`stockstream sql` on the engine printed:\n{said[-2000:]}")
+    finally:
+        engine.stop()
+    return seconds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -290,16 +319,25 @@ def main() -> int:
     parser.add_argument("--trades", type=int, default=400, help="simulated trades per ticker and day")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it (default: a scratch one)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the year a previous --keep run built there, without building",
+    )
     args = parser.parse_args()
     # SIGTERM (kill, a CI timeout) ends the run through the finally below, as Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if min(args.days, args.trades, args.runs) < 1:
         parser.error("--days, --trades and --runs must be at least 1")
+    if args.reuse and (args.keep is None or not (args.keep / "root").is_dir()):
+        parser.error("--reuse needs --keep DIR, a folder a previous --keep run built its year in")
 
     from stockstream.spark import spark_session
 
     scratch = args.keep or Path(tempfile.mkdtemp(prefix="stockstream-yearbench-"))
-    settings = Settings(data_root=scratch / "root", sim_trades_per_day=args.trades, source="offline")
+    settings = Settings(
+        data_root=scratch / "root", sim_trades_per_day=args.trades, source="offline", sql_port=free_port()
+    )
     days = last_weekdays(args.end, args.days)
     query = SECTOR_VOLUME.format(start=days[0].isoformat(), end=days[-1].isoformat())
     print(
@@ -311,14 +349,11 @@ def main() -> int:
     try:
         building = time.monotonic()
         spark = spark_session(settings, "stockstream-yearbench", long_running=True)
-        steps = build_year(spark, settings, days, scratch)
+        steps = {} if args.reuse else build_year(spark, settings, days, scratch)
         held = describe_tables(spark, settings, days)
-        print(
-            f"built in {time.monotonic() - building:.0f}s ("
-            + ", ".join(f"{step} {s:.0f}s" for step, s in steps.items())
-            + f"): {held}",
-            flush=True,
-        )
+        how = ", ".join(f"{step} {s:.0f}s" for step, s in steps.items())
+        built = f"reused {scratch}" if args.reuse else f"built in {time.monotonic() - building:.0f}s ({how})"
+        print(f"{built}: {held}", flush=True)
         figures = {
             **measure_render(settings, days, args.runs, scratch),
             **measure_sql(settings, query, args.runs),

@@ -29,6 +29,7 @@ def isolated_settings(data_root: Path, **overrides: object) -> Settings:
             "airflow_worker_log_port",
             "airflow_trigger_log_port",
             "dashboard_port",
+            "sql_port",
         )
     }
     return Settings(data_root=data_root, **{**ports, **overrides})  # type: ignore[arg-type]

@@ -173,17 +173,25 @@ def up(
             help="Also start the live dashboard (its URL: `stockstream status`; log: dashboard.log).",
         ),
     ] = True,
+    sql: Annotated[
+        bool,
+        typer.Option(
+            "--sql/--no-sql",
+            help="Also start the SQL engine: a warm Spark that `stockstream sql` sends its statements "
+            "to (log: sql-engine.log).",
+        ),
+    ] = True,
 ) -> None:
-    """Start the local services (Kafka broker, streaming job, dashboard, Airflow) and wait until they
-    are healthy."""
+    """Start the local services (Kafka broker, streaming job, SQL engine, dashboard, Airflow) and wait
+    until they are healthy."""
     from stockstream.services.manager import Platform
 
     platform = Platform(settings())
     with console.status(
-        "starting services (Kafka, then the streaming job, the dashboard, then Airflow; "
+        "starting services (Kafka, then the streaming job, the SQL engine, the dashboard, then Airflow; "
         "Spark and Airflow each take a minute on 2 cores)..."
     ):
-        platform.up(airflow=airflow, stream=stream, dashboard=dashboard)
+        platform.up(airflow=airflow, stream=stream, dashboard=dashboard, sql=sql)
     show_status(platform)
 
 
@@ -795,8 +803,8 @@ def sql(
     """Run Spark SQL over every lakehouse table and print the result (read-only unless --write)."""
     from pyspark.errors import PySparkException
 
-    from stockstream.spark import spark_session
     from stockstream.sql import read_only
+    from stockstream.sqlengine import sql_session
 
     if any(not query.strip() for query in queries):
         raise typer.BadParameter('a query is empty: give a statement, e.g. "SHOW TABLES IN gold"')
@@ -810,7 +818,7 @@ def sql(
             "pass --write to run it (the stream and finalize own the lakehouse's tables); "
             "give each statement as its own argument",
         )
-    spark = spark_session(settings(), "stockstream-sql")
+    spark = sql_session(settings())
     for query in queries:
         try:
             frame = spark.sql(query)

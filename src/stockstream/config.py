@@ -171,6 +171,13 @@ class Settings(BaseSettings):
         "changing, before it renders them again (rendering the six charts costs CPU).",
     )
 
+    # SQL engine
+    sql_port: Port = Field(
+        default=15002,
+        description="Port of the SQL engine (Spark Connect) that `stockstream up` starts and "
+        "`stockstream sql` sends its statements to.",
+    )
+
     # Service start-up
     start_timeout: float = Field(
         default=180.0, gt=0, description="Seconds a service may take to become healthy."

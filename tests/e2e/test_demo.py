@@ -194,13 +194,13 @@ def is_airflow(pid: int) -> bool:
 
 
 def test_every_service_listens_on_the_loopback_only(demo: Demo) -> None:
-    """Security default: the broker, the stream's Spark driver, the dashboard and Airflow's four
-    components listen on 127.0.0.1 only, and Airflow's log servers are not started."""
+    """Security default: the broker, the stream's Spark driver, the SQL engine, the dashboard and
+    Airflow's four components listen on 127.0.0.1 only, and Airflow's log servers are not started."""
     s = demo.settings
     listeners = instance_listeners(s.run_dir)
     assert exposed(listeners) == [], exposed(listeners)
     ports = {item.port for item in listeners}
-    assert {s.kafka_port, s.kafka_controller_port, s.dashboard_port, s.airflow_port} <= ports
+    assert {s.kafka_port, s.kafka_controller_port, s.sql_port, s.dashboard_port, s.airflow_port} <= ports
     # The log ports were free when the test picked them, so any process may since have been given
     # one as an ephemeral port (a Spark driver, a Py4J callback server): only Airflow's must not.
     log_servers = [
@@ -567,14 +567,16 @@ def test_up_again_is_a_no_op(demo: Demo) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert sorted(path.read_text() for path in Path(demo.settings.run_dir).glob("*.pid")) == pids
-    assert len(pids) == 7, "the broker, the stream, the dashboard and Airflow's four components"
+    assert len(pids) == 8, (
+        "the broker, the stream, the SQL engine, the dashboard and Airflow's four components"
+    )
 
 
 def test_down_leaves_no_process_behind(demo: Demo) -> None:
     assert our_processes(demo.settings), "the services were found while running"
     result = make("down", demo.env, timeout=180)
     assert result.returncode == 0, result.stderr
-    for service in ("airflow", "kafka", "stream", "dashboard"):
+    for service in ("airflow", "kafka", "stream", "sql", "dashboard"):
         assert service in result.stdout, result.stdout
     leftover = our_processes(demo.settings)
     assert leftover == [], leftover

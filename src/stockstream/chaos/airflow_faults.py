@@ -331,6 +331,7 @@ def platform_settings(root: Path, **overrides: Any) -> Settings:
         "airflow_worker_log_port",
         "airflow_trigger_log_port",
         "dashboard_port",
+        "sql_port",
     )
     values: dict[str, Any] = {
         "data_root": root / "platform",

@@ -71,6 +71,7 @@ def lab_settings(root: Path, **overrides: Any) -> Settings:
         "airflow_worker_log_port": free_port(),
         "airflow_trigger_log_port": free_port(),
         "dashboard_port": free_port(),
+        "sql_port": free_port(),
         "spark_master": "local[2]",
         "spark_shuffle_partitions": 2,
         "topic_partitions": 3,

@@ -10,6 +10,7 @@ from stockstream.broker.local import LocalBroker
 from stockstream.config import Settings
 from stockstream.services.airflow import AirflowService
 from stockstream.services.dashboard import DashboardService
+from stockstream.services.sql_engine import SqlEngineService
 from stockstream.services.stream import StreamService
 
 log = logging.getLogger(__name__)
@@ -27,16 +28,18 @@ class ServiceStatus:
 
 
 class Platform:
-    """The services of one data root: the Kafka broker, the streaming job, the dashboard, then Airflow."""
+    """The services of one data root: the Kafka broker, the streaming job, the SQL engine, the
+    dashboard, then Airflow."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.broker = LocalBroker(settings)
         self.stream = StreamService(settings)
+        self.sql = SqlEngineService(settings)
         self.dashboard = DashboardService(settings)
         self.airflow = AirflowService(settings)
 
-    def up(self, airflow: bool = True, stream: bool = True, dashboard: bool = True) -> None:
+    def up(self, airflow: bool = True, stream: bool = True, dashboard: bool = True, sql: bool = True) -> None:
         """Start what is not running and wait until each is healthy; running twice is fine."""
         self.settings.data_root.mkdir(parents=True, exist_ok=True)
         log.info("starting the Kafka broker on %s", self.broker.bootstrap)
@@ -45,6 +48,9 @@ class Platform:
         if stream:
             log.info("starting the streaming job (%s -> bronze/silver/gold)", self.settings.topic)
             self.stream.start()
+        if sql:
+            log.info("starting the SQL engine on %s", self.sql.url)
+            self.sql.start()
         if dashboard:
             log.info("starting the dashboard on %s", self.settings.dashboard_url)
             self.dashboard.start()
@@ -59,6 +65,8 @@ class Platform:
         # ends its batches cleanly instead of retrying against a broker that is gone.
         if self.stream.stop():
             stopped.append(self.stream.name)
+        if self.sql.stop():
+            stopped.append(self.sql.name)
         if self.dashboard.stop():
             stopped.append(self.dashboard.name)
         if self.airflow.stop():
@@ -79,6 +87,7 @@ class Platform:
         components = ", ".join(f"{key} {value}" for key, value in health.items())
         stream_up = self.stream.is_running()
         dashboard_up = self.dashboard.is_running()
+        sql_up = self.sql.is_running()
         return [
             ServiceStatus(
                 name="kafka",
@@ -93,6 +102,13 @@ class Platform:
                 healthy=stream_up and self.stream.healthy(),
                 detail=self.stream.status_detail(),
                 log=str(self.stream.log_path),
+            ),
+            ServiceStatus(
+                name=self.sql.name,
+                running=sql_up,
+                healthy=sql_up and self.sql.healthy(),
+                detail=self.sql.url if not sql_up or self.sql.healthy() else f"{self.sql.url} (warming up)",
+                log=str(self.sql.log_path),
             ),
             ServiceStatus(
                 name="dashboard",
