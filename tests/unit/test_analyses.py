@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.collections import QuadMesh
+from matplotlib.axes import Axes
+from matplotlib.collections import PolyCollection, QuadMesh
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
@@ -19,6 +20,7 @@ from stockstream import lake
 from stockstream.analyses import CHART_FILES, REPORT_FILE, RenderReport, compute, plot, render
 from stockstream.analyses.load import COLUMNS, GOLD_TABLES, GoldData, load, normalise
 from stockstream.config import Settings
+from stockstream.market.sources import business_days
 from stockstream.tables import (
     ACTION_DAILY,
     COUNTRY_DAILY,
@@ -384,6 +386,92 @@ def texts(figure: Figure) -> list[str]:
     return [text.get_text() for ax in figure.axes for text in ax.texts]
 
 
+def bar_count(ax: Axes) -> int:
+    """The bars of an action panel: one polygon each in its BUY and SELL collections."""
+    return sum(len(c.get_paths()) for c in ax.collections if isinstance(c, PolyCollection))
+
+
+YEAR = business_days(date(2025, 12, 4), date(2026, 11, 20))  # 252 weekdays, Thu to Fri
+YEAR_MONDAYS = list(range(2, 252, 5))  # Mon 2025-12-08 is the third day, Mon 2026-11-16 the 248th
+
+
+def test_period_starts() -> None:
+    days = [date(2026, 1, 29), date(2026, 1, 30), date(2026, 2, 2), date(2026, 2, 3), date(2026, 2, 9)]
+    assert plot.period_starts(days, "day") == [0, 1, 2, 3, 4]
+    assert plot.period_starts(days, "week") == [0, 2, 4]  # Thu, Mon, the next Mon
+    assert plot.period_starts(days, "month") == [0, 2]
+
+
+def test_spaced_keeps_from_the_right() -> None:
+    assert plot.spaced([0, 2, 7, 12], 5) == [1, 2, 3]  # 0 is too close to 2, the later label wins
+    assert plot.spaced([0, 1, 2, 3], 1) == [0, 1, 2, 3]
+    assert plot.spaced([0, 1, 2, 3], 2) == [1, 3]
+    assert plot.spaced([], 3) == []
+
+
+def test_day_ticks_of_a_few_days_label_every_day() -> None:
+    assert plot.day_ticks([D1, D2, D3], 0.8) == plot.DayTicks(
+        positions=(0, 1, 2),
+        labels=("2026-10-05\nMon", "2026-10-06\nTue", "2026-10-07\nWed"),
+        rotation=0,
+        every="day",
+        gap=1.0,
+    )
+    month = business_days(date(2026, 10, 1), date(2026, 10, 30))
+    ticks = plot.day_ticks(month, 0.25)  # 22 days turned upright, 0.25 inch apart
+    assert (ticks.every, ticks.rotation, ticks.positions) == ("day", 90, tuple(range(22)))
+    assert ticks.labels[:2] == ("Thu 10-01", "Fri 10-02")
+
+
+def test_day_ticks_of_a_year_label_each_monday() -> None:
+    ticks = plot.day_ticks(YEAR, (plot.MAX_WIDTH - 3.6) / 252)  # 0.081 inch a day
+    assert (ticks.every, ticks.rotation) == ("week", 90)
+    # Thu 2025-12-04, the partial first week, is two days before the next Monday: no room for both.
+    assert ticks.positions == tuple(YEAR_MONDAYS)
+    assert ticks.labels[:3] == ("Mon 12-08", "Mon 12-15", "Mon 12-22")
+    assert ticks.labels[-1] == "Mon 11-16"
+    assert all(f"{YEAR[i]:%a %m-%d}" == label for i, label in zip(ticks.positions, ticks.labels, strict=True))
+
+
+def test_day_ticks_of_wider_weeks_stand_upright() -> None:
+    ticks = plot.day_ticks(YEAR[:40], 0.17)  # a week is 0.85 inch: room for the ISO date
+    assert (ticks.every, ticks.rotation) == ("week", 0)
+    assert ticks.positions == (2, 7, 12, 17, 22, 27, 32, 37)
+    assert ticks.labels[0] == "2025-12-08\nMon"
+
+
+def test_day_ticks_of_years_label_months() -> None:
+    ticks = plot.day_ticks(YEAR, 0.011)  # a week is 0.055 inch, a month about 0.23
+    assert (ticks.every, ticks.rotation) == ("month", 90)
+    assert ticks.labels == (
+        "Thu 12-04",
+        "Thu 01-01",
+        "Mon 02-02",
+        "Mon 03-02",
+        "Wed 04-01",
+        "Fri 05-01",
+        "Mon 06-01",
+        "Wed 07-01",
+        "Mon 08-03",
+        "Tue 09-01",
+        "Thu 10-01",
+        "Mon 11-02",
+    )
+    # Narrower still, months 20 or 21 days long lose their label to the next month's.
+    narrow = plot.day_ticks(YEAR, 0.0095)
+    assert [label[-5:-3] for label in narrow.labels] == ["01", "03", "04", "06", "07", "09", "10", "11"]
+
+
+def test_bar_outlines() -> None:
+    corners = plot.bar_outlines(
+        np.array([0.0, 1.0, 2.0]), np.array([0.0, 0.0, 40.0]), np.array([40.0, np.nan, 100.0])
+    )
+    assert corners.tolist() == [
+        [[-0.35, 0.0], [-0.35, 40.0], [0.35, 40.0], [0.35, 0.0]],
+        [[1.65, 40.0], [1.65, 100.0], [2.35, 100.0], [2.35, 40.0]],
+    ]
+
+
 def test_human_counts() -> None:
     assert [plot.human(v) for v in (7, 999, 1000, 1200, 52_345_678, 999_600, 3.49e9, float("nan"))] == [
         "7",
@@ -445,7 +533,7 @@ def test_action_chart() -> None:
     trades, shares = figure.axes
     assert trades.get_ylabel() == "% of trades"
     assert shares.get_ylabel() == "% of shares"
-    assert len(trades.patches) == 2 * 3  # BUY and SELL for two days and overall
+    assert bar_count(trades) == 2 * 3  # BUY and SELL for two days and overall
     assert [t.get_text() for t in trades.get_xticklabels()] == [
         "2026-10-05\nMon",
         "2026-10-06\nTue",
@@ -464,7 +552,27 @@ def test_action_chart_of_a_month_stacks_its_panels() -> None:
     trades, shares = figure.axes
     assert trades.get_position().y0 > shares.get_position().y0  # one above the other
     assert shares.get_xticklabels()[0].get_text() == "Thu 10-01"
-    assert len(shares.patches) == 2 * (len(days) + 1)
+    assert bar_count(shares) == 2 * (len(days) + 1)
+    totals = [t for t in shares.texts if t.get_position()[1] == 101.5]
+    assert len(totals) == len(days) + 1  # every bar's total
+    assert shares.get_title() == "Shares by action (number above a bar: its total shares)"
+
+
+def test_action_chart_of_a_year_labels_weeks_and_the_overall_total() -> None:
+    action = pd.DataFrame(
+        [{"trade_date": d, "action": a, "trades": 10, "shares": 100} for d in YEAR for a in ("BUY", "SELL")]
+    )
+    figure = plot.action_chart(compute.action_distribution(action))
+    trades, shares = figure.axes
+    assert bar_count(shares) == 2 * 253
+    labels = [t.get_text() for t in shares.get_xticklabels()]
+    assert labels[:2] == ["Mon 12-08", "Mon 12-15"]
+    assert labels[-2:] == ["Mon 11-16", "All days"]
+    assert shares.get_xticks().tolist() == [*YEAR_MONDAYS, 252.6]
+    # 253 totals 0.04 inch apart would overlap: only the overall one is written.
+    assert [t.get_text() for t in trades.texts] == ["5.04k"]
+    assert trades.get_title() == "Trades by action (number above 'All days': its total trades)"
+    assert shares.get_xlabel() == "trade date (labelled: first trading day of each week)"
 
 
 def test_volume_heatmap() -> None:
@@ -475,6 +583,27 @@ def test_volume_heatmap() -> None:
     assert sorted(texts(figure)) == sorted(["300", "300", "200", "400", "1k", "1.2k", "500", "700", "100"])
     assert [t.get_text() for t in ax.get_yticklabels()] == ["6758.T", "7203.T", "AAPL", "MSFT", "SAP"]
     assert figure.axes[1].get_ylabel() == "shares (log scale)"
+
+
+def test_heatmap_of_a_year_labels_mondays_over_their_own_columns() -> None:
+    frame = pd.DataFrame(
+        [
+            {"trade_date": d, "industry": name, "growth_pct": 1.0, "stocks": 2, "growing_stocks": 1}
+            for d in YEAR
+            for name in ("A", "B")
+        ]
+    )
+    grid = compute.industry_growth(frame)
+    figure = plot.industry_growth_chart(grid)
+    ax = figure.axes[0]
+    assert figure.get_size_inches().tolist()[0] == plot.MAX_WIDTH
+    assert ax.get_xticks().tolist() == [i + 0.5 for i in YEAR_MONDAYS]  # the middle of each column
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    columns = list(grid["growth_pct"].columns)
+    assert labels == [f"{columns[i]:%a %m-%d}" for i in YEAR_MONDAYS]
+    assert labels[0] == "Mon 12-08" and columns[2] == date(2025, 12, 8)
+    assert ax.get_xlabel() == "trade date (labelled: first trading day of each week)"
+    assert texts(figure) == []  # no room for annotations
 
 
 def test_volume_heatmap_of_53_tickers_stays_readable() -> None:

@@ -129,23 +129,26 @@ def top_movers(stock_daily: pd.DataFrame, n: int = 5) -> pd.DataFrame:
 def reconciliation(data_quality: pd.DataFrame, days: Iterable[date]) -> pd.DataFrame:
     """Per trade_date: 'pass' when no check failed, 'fail' with the failing checks' names, or
     'not finalised' when the day has no ops.data_quality rows; skipped checks are listed, not failed."""
-    wanted = sorted(set(days) | set(data_quality["trade_date"]))
-    rows = []
-    for day in wanted:
-        checks = data_quality[data_quality["trade_date"] == day].sort_values("check_name")
-        failing = checks[~checks["status"].isin(_NOT_FAILING)]["check_name"].tolist()
-        skipped = checks[checks["status"] == "skipped"]["check_name"].tolist()
-        status = NOT_FINALISED if checks.empty else "fail" if failing else "pass"
-        rows.append(
-            {
-                "trade_date": day,
-                "status": status,
-                "failing": ", ".join(failing),
-                "skipped": ", ".join(skipped),
-                "checks": len(checks),
-            }
-        )
+    checks: dict[date, list[tuple[str, str]]] = {}
+    # One pass over the rows, not one filter of the whole frame per day (a year is 252 days).
+    for day, name, status in zip(
+        data_quality["trade_date"], data_quality["check_name"], data_quality["status"], strict=True
+    ):
+        checks.setdefault(day, []).append((name, status))
+    rows = [_day_status(day, sorted(checks.get(day, []))) for day in sorted(set(days) | set(checks))]
     return pd.DataFrame(rows, columns=["trade_date", "status", "failing", "skipped", "checks"])
+
+
+def _day_status(day: date, checks: Sequence[tuple[str, str]]) -> dict[str, object]:
+    failing = [name for name, status in checks if status not in _NOT_FAILING]
+    skipped = [name for name, status in checks if status == "skipped"]
+    return {
+        "trade_date": day,
+        "status": NOT_FINALISED if not checks else "fail" if failing else "pass",
+        "failing": ", ".join(failing),
+        "skipped": ", ".join(skipped),
+        "checks": len(checks),
+    }
 
 
 def data_sources(daily_bars: pd.DataFrame) -> pd.DataFrame:

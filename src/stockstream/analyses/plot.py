@@ -11,14 +11,16 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
+from matplotlib.collections import PolyCollection
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
@@ -39,6 +41,13 @@ BAR_COLOUR = "#4c72b0"
 NO_DATA_COLOUR = "#e6e6e6"
 _LABEL_WIDTH = 3.6  # inches taken by row labels and the colour bar beside heatmap cells
 _MIN_CELL = 0.75  # narrowest heatmap cell (inches) an annotation like "+12.34%" fits in
+_TURNED = 0.2  # inches between two tick labels turned upright (one line of 9.9 pt text is ~0.17)
+Period = Literal["day", "week", "month"]
+_PERIOD_SIZE: dict[Period, int] = {"day": 1, "week": 5, "month": 21}
+"""Trading days in a day, a week and a typical month: how far apart the labels of each period are."""
+_BAR_WIDTH = 0.7  # of a day's slot
+_OUTLINED = 0.1  # inches: narrower slots get bars without their white outline
+_TOTAL_ROOM = 0.15  # inches a bar needs for its total above it, turned upright at 7.5 pt
 
 
 @contextmanager
@@ -78,14 +87,83 @@ def _titled(title: str, period: str) -> str:
     return f"{title}, {period}" if period else title
 
 
-def _day_labels(days: Sequence[date], cell: float) -> tuple[list[str], int]:
-    """Tick labels for trading days that fit `cell` inches each, and their rotation: the ISO date
-    over the weekday, then month-day over the weekday, then month-day turned upright."""
-    if cell >= 0.8:  # "2026-10-05" takes about 0.78 inch at the tick font size
-        return [day_label(day) for day in days], 0
-    if cell >= 0.5:
-        return [f"{day:%m-%d}\n{day:%a}" for day in days], 0
-    return [f"{day:%a %m-%d}" for day in days], 90
+def _day_labels(days: Sequence[date], room: float) -> tuple[list[str], int, float]:
+    """Tick labels for trading days `room` inches apart, their rotation and the room they need: the
+    ISO date over the weekday, then month-day over the weekday, then month-day turned upright."""
+    if room >= 0.8:  # "2026-10-05" takes about 0.78 inch at the tick font size
+        return [day_label(day) for day in days], 0, 0.8
+    if room >= 0.5:
+        return [f"{day:%m-%d}\n{day:%a}" for day in days], 0, 0.5
+    return [f"{day:%a %m-%d}" for day in days], 90, _TURNED
+
+
+def _period(day: date, every: Period) -> tuple[int, int]:
+    if every == "week":
+        year, week, _ = day.isocalendar()
+        return year, week
+    if every == "month":
+        return day.year, day.month
+    return day.toordinal(), 0
+
+
+def period_starts(days: Sequence[date], every: Period) -> list[int]:
+    """Positions in `days` (ascending) of the first trading day of each day, week or month."""
+    periods = [_period(day, every) for day in days]
+    return [i for i, period in enumerate(periods) if i == 0 or period != periods[i - 1]]
+
+
+def spaced(positions: Sequence[float], gap: float) -> list[int]:
+    """Indices of the ascending `positions` to keep so that no two kept ones are less than `gap`
+    apart, chosen from the right: the last is always kept, and a range that starts mid-week loses
+    that partial week's label rather than the next full week's."""
+    kept: list[int] = []
+    for i in reversed(range(len(positions))):
+        if not kept or positions[kept[-1]] - positions[i] >= gap - 1e-9:
+            kept.append(i)
+    return kept[::-1]
+
+
+@dataclass(frozen=True)
+class DayTicks:
+    """The labelled columns of a date axis with one column a trading day: positions (indices into
+    its days), their labels and rotation, `every` ('day': every day is labelled, 'week' or 'month':
+    the first trading day of each) and `gap`, the fewest columns two labels may be apart."""
+
+    positions: tuple[int, ...]
+    labels: tuple[str, ...]
+    rotation: int
+    every: Period
+    gap: float
+
+
+def day_ticks(days: Sequence[date], cell: float) -> DayTicks:
+    """Labels for a date axis with one column of `cell` inches per trading day: every day when a
+    turned label fits a column, else the first trading day of each week, else of each month (a
+    year's axis labels 52 Mondays, not 252 overlapping days)."""
+    fitting = (name for name, size in _PERIOD_SIZE.items() if size * cell >= _TURNED)
+    every: Period = next(fitting, "month")
+    starts = period_starts(days, every)
+    labels, rotation, room = _day_labels([days[i] for i in starts], _PERIOD_SIZE[every] * cell)
+    gap = room / cell
+    kept = spaced(starts, gap)
+    return DayTicks(
+        positions=tuple(starts[i] for i in kept),
+        labels=tuple(labels[i] for i in kept),
+        rotation=rotation,
+        every=every,
+        gap=gap,
+    )
+
+
+def _ticks_note(ticks: DayTicks) -> str:
+    return "" if ticks.every == "day" else f"labelled: first trading day of each {ticks.every}"
+
+
+def _label_days(ax: Axes, days: Sequence[date], width: float) -> DayTicks:
+    """Label a heatmap's columns (one a trading day, `width` inches in all with its row labels)."""
+    ticks = day_ticks(days, (width - _LABEL_WIDTH) / max(len(days), 1))
+    ax.set_xticks(np.array(ticks.positions) + 0.5, labels=list(ticks.labels), rotation=ticks.rotation)
+    return ticks
 
 
 def _heatmap_width(days: int) -> float:
@@ -153,11 +231,10 @@ def growth_heatmap(
             linecolor="white",
             cbar_kws={"label": "growth (%)", "format": FuncFormatter(lambda v, _: f"{v:+.1f}%"), "pad": 0.02},
         )
-        ticks, rotation = _day_labels(list(growth.columns), (width - _LABEL_WIDTH) / max(days, 1))
-        ax.set_xticks(np.arange(days) + 0.5, labels=ticks, rotation=rotation)
+        ticks = _label_days(ax, list(growth.columns), width)
         ax.set_yticks(np.arange(rows) + 0.5, labels=list(growth.index), rotation=0)
         cell = "cell: mean growth, growing / total stocks" if counts else ""
-        ax.set_xlabel(_date_axis_label(cell, _no_data_note(values)))
+        ax.set_xlabel(_date_axis_label(cell, _ticks_note(ticks), _no_data_note(values)))
         ax.set_ylabel(group_label)
         ax.set_title(_titled(title, period), fontsize=13, fontweight="bold")
     return figure
@@ -184,17 +261,14 @@ def tech_growth_chart(grid: pd.DataFrame, period: str = "") -> Figure:
 
 def action_chart(distribution: pd.DataFrame, period: str = "") -> Figure:
     """Analysis 2: BUY/SELL share (%) of trades and of shares per day and over all days, as 100%
-    stacked bars with each period's total above its bar."""
+    stacked bars with each period's total above its bar (on long ranges, the days' totals would
+    overlap: only the overall bar's)."""
     periods = distribution["period"].tolist()
     count = len(periods)
     # Side by side panels hold about a week of bars; longer ranges get one full-width panel each.
     stacked = count > 7
     slot = (WIDTH - 1.5) / (count + 1) if stacked else (WIDTH / 2 - 1.0) / (count + 1)
     days = [date.fromisoformat(name) for name in periods if name != OVERALL]
-    labels, rotation = _day_labels(days, slot)
-    labels.append("All days")
-    annotate = slot >= 0.42
-    fontsize = 8.5 if slot >= 0.6 else 7.5
     # The overall bar stands apart from the days.
     x = np.array([i + (0.6 if name == OVERALL else 0.0) for i, name in enumerate(periods)], dtype="float64")
     with style():
@@ -203,44 +277,99 @@ def action_chart(distribution: pd.DataFrame, period: str = "") -> Figure:
             figure.subplots(2, 1, sharex=True) if stacked else figure.subplots(1, 2, sharey=True)
         )
         for ax, measure in zip(axes, ("trades", "shares"), strict=True):
-            buy = distribution[f"buy_{measure}_pct"].to_numpy(dtype="float64")
-            sell = distribution[f"sell_{measure}_pct"].to_numpy(dtype="float64")
-            totals = (distribution[f"buy_{measure}"] + distribution[f"sell_{measure}"]).to_numpy(
-                dtype="float64"
-            )
-            ax.bar(x, buy, width=0.7, color=BUY_COLOUR, label="BUY")
-            ax.bar(x, sell, width=0.7, bottom=buy, color=SELL_COLOUR, label="SELL")
-            ax.axhline(50, color="dimgrey", linewidth=0.8, linestyle="--")
-            for xi, b, s, total in zip(x, buy, sell, totals, strict=True):
-                ax.text(
-                    xi,
-                    101.5,
-                    human(total),
-                    ha="center",
-                    va="bottom",
-                    fontsize=fontsize,
-                    rotation=0 if annotate else 90,
-                )
-                if annotate and np.isfinite(b):
-                    for y, pct in ((b / 2, b), (b + s / 2, s)):
-                        ax.text(
-                            xi, y, f"{pct:.1f}%", ha="center", va="center", fontsize=fontsize, color="white"
-                        )
-            ax.set_xticks(x, labels=labels, rotation=rotation)
-            ax.set_ylim(0, 108 if annotate else 118)
-            ax.set_yticks(range(0, 101, 25))
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%"))
-            ax.set_ylabel(f"% of {measure}")
-            ax.set_title(f"{measure.capitalize()} by action (number above a bar: its total {measure})")
-        axes[-1].set_xlabel("trade date")
-        if not stacked:
-            axes[0].set_xlabel("trade date")
+            _action_panel(ax, distribution, measure, x, slot)
+        ticks = _label_action_days(axes, days, x, slot)
+        for ax in axes[-1:] if stacked else axes:
+            ax.set_xlabel(_date_axis_label(_ticks_note(ticks)))
         handles, names = axes[0].get_legend_handles_labels()
         figure.legend(handles, names, loc="outside upper right", ncols=2, frameon=False)
         figure.suptitle(
             _titled("Transaction type distribution: BUY vs SELL", period), fontsize=13, fontweight="bold"
         )
     return figure
+
+
+def _action_panel(
+    ax: Axes, distribution: pd.DataFrame, measure: str, x: np.ndarray[Any, Any], slot: float
+) -> None:
+    """One measure's stacked bars at `x`, `slot` inches apart: BUY and SELL %, totals above the
+    bars that have room for them (the overall bar always), percentages inside wide bars."""
+    buy = distribution[f"buy_{measure}_pct"].to_numpy(dtype="float64")
+    sell = distribution[f"sell_{measure}_pct"].to_numpy(dtype="float64")
+    totals = (distribution[f"buy_{measure}"] + distribution[f"sell_{measure}"]).to_numpy(dtype="float64")
+    overall = (distribution["period"] == OVERALL).to_numpy()
+    annotate = slot >= 0.42
+    day_totals = slot >= _TOTAL_ROOM
+    fontsize = 8.5 if slot >= 0.6 else 7.5
+    # A 1 pt outline would cover most of a bar a few pixels wide, fading whole weeks.
+    outlined = slot >= _OUTLINED
+    _bars(ax, x, np.zeros_like(buy), buy, colour=BUY_COLOUR, label="BUY", outlined=outlined)
+    _bars(ax, x, buy, buy + sell, colour=SELL_COLOUR, label="SELL", outlined=outlined)
+    ax.axhline(50, color="dimgrey", linewidth=0.8, linestyle="--")
+    for xi, b, s, total, whole in zip(x, buy, sell, totals, overall, strict=True):
+        if day_totals or whole:
+            rotation = 0 if annotate else 90
+            ax.text(xi, 101.5, human(total), ha="center", va="bottom", fontsize=fontsize, rotation=rotation)
+        if annotate and np.isfinite(b):
+            for y, pct in ((b / 2, b), (b + s / 2, s)):
+                ax.text(xi, y, f"{pct:.1f}%", ha="center", va="center", fontsize=fontsize, color="white")
+    ax.set_ylim(0, 108 if annotate else 118)
+    ax.set_yticks(range(0, 101, 25))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%"))
+    ax.set_ylabel(f"% of {measure}")
+    above = "a bar" if day_totals else f"'{OVERALL}'"
+    ax.set_title(f"{measure.capitalize()} by action (number above {above}: its total {measure})")
+
+
+def bar_outlines(
+    x: np.ndarray[Any, Any], bottom: np.ndarray[Any, Any], top: np.ndarray[Any, Any]
+) -> np.ndarray[Any, Any]:
+    """The corners of bars centred on `x` from `bottom` to `top`, _BAR_WIDTH wide, one (4, 2) array
+    per bar with finite ends (a day without trades has no bar)."""
+    finite = np.isfinite(bottom) & np.isfinite(top)
+    left, right = x[finite] - _BAR_WIDTH / 2, x[finite] + _BAR_WIDTH / 2
+    low, high = bottom[finite], top[finite]
+    return np.stack(
+        [np.column_stack(corner) for corner in ((left, low), (left, high), (right, high), (right, low))],
+        axis=1,
+    )
+
+
+def _bars(
+    ax: Axes,
+    x: np.ndarray[Any, Any],
+    bottom: np.ndarray[Any, Any],
+    top: np.ndarray[Any, Any],
+    *,
+    colour: str,
+    label: str,
+    outlined: bool,
+) -> None:
+    """Bars as one collection, outlined in white as seaborn styles `Axes.bar`'s: a year's bars as
+    single patches took longer to add and draw than the rest of the chart."""
+    bars = PolyCollection(
+        list(bar_outlines(x, bottom, top)),
+        facecolors=colour,
+        edgecolors="white" if outlined else "none",
+        linewidths=1.0,
+        label=label,
+    )
+    ax.add_collection(bars, autolim=True)
+    ax.autoscale_view()
+
+
+def _label_action_days(
+    axes: Sequence[Axes], days: Sequence[date], x: np.ndarray[Any, Any], slot: float
+) -> DayTicks:
+    """Label the days' bars as a heatmap's columns, and the overall bar, dropping day labels that
+    would touch it."""
+    ticks = day_ticks(days, slot)
+    positions = [*(float(x[i]) for i in ticks.positions), float(x[-1])]
+    labels = [*ticks.labels, OVERALL]
+    kept = spaced(positions, ticks.gap)
+    for ax in axes:
+        ax.set_xticks([positions[i] for i in kept], labels=[labels[i] for i in kept], rotation=ticks.rotation)
+    return ticks
 
 
 def volume_heatmap(grid: pd.DataFrame, period: str = "") -> Figure:
@@ -283,10 +412,9 @@ def volume_heatmap(grid: pd.DataFrame, period: str = "") -> Figure:
             colorbar = ax.collections[0].colorbar
             if colorbar is not None:
                 colorbar.ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: human(v)))
-        ticks, rotation = _day_labels(list(grid.columns), (width - _LABEL_WIDTH) / max(days, 1))
-        ax.set_xticks(np.arange(days) + 0.5, labels=ticks, rotation=rotation)
+        ticks = _label_days(ax, list(grid.columns), width)
         ax.set_yticks(np.arange(rows) + 0.5, labels=list(grid.index), rotation=0, fontsize=9)
-        ax.set_xlabel(_date_axis_label(_no_data_note(values)))
+        ax.set_xlabel(_date_axis_label(_ticks_note(ticks), _no_data_note(values)))
         ax.set_ylabel("ticker")
         ax.set_title(
             _titled("Daily trading volume per stock (shares)", period), fontsize=13, fontweight="bold"
