@@ -23,13 +23,13 @@ print(days[0], days[-1], f"{first}_{last}")
 PY
 )
 
-step "Starting the Kafka broker, the stream (Kafka -> bronze -> silver -> gold), the dashboard and Airflow"
+step "Starting the Kafka broker, the stream (Kafka -> bronze -> silver -> gold), the SQL engine, the dashboard and Airflow"
 $ss up
 
 step "Backfilling $start..$end through Airflow (DAG market_day, offline market data: no network needed)"
 $ss backfill --start "$start" --end "$end" --source offline
 
-step "Querying the lakehouse with Spark SQL"
+step "Querying the lakehouse with Spark SQL (on the SQL engine that up started)"
 $ss sql --limit 50 \
   "SELECT (SELECT count(*) FROM bronze.transactions) AS bronze_rows, (SELECT count(*) FROM silver.transactions) AS silver_rows, (SELECT count(*) FROM silver.quarantine) AS quarantined, (SELECT count(*) FROM gold.stock_daily) AS stock_days, (SELECT count(*) FROM gold.minute_bars) AS minute_bars, (SELECT count(*) FROM gold.alerts) AS alerts" \
   "SELECT trade_date, industry, round(growth_pct, 3) AS growth_pct, stocks, growing_stocks FROM gold.tech_daily ORDER BY trade_date, industry"
@@ -45,6 +45,6 @@ cat <<MSG
                       (DAGs market_day, market_reference, lakehouse_maintenance)
   Backfill more     : $ss backfill --start YYYY-MM-DD --end YYYY-MM-DD --source offline
   Query any table   : $ss sql "SELECT * FROM gold.stock_daily WHERE ticker = 'AAPL'"
-  Data and logs     : var/ (lakehouse/, checkpoints/, kafka/, airflow/, reports/, logs/stream.log)
+  Data and logs     : var/ (lakehouse/, checkpoints/, kafka/, airflow/, reports/, logs/)
   Stop everything   : make down
 MSG

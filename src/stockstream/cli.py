@@ -804,7 +804,7 @@ def sql(
     from pyspark.errors import PySparkException
 
     from stockstream.sql import read_only
-    from stockstream.sqlengine import sql_session
+    from stockstream.sqlengine import lost_engine, sql_session
 
     if any(not query.strip() for query in queries):
         raise typer.BadParameter('a query is empty: give a statement, e.g. "SHOW TABLES IN gold"')
@@ -818,19 +818,25 @@ def sql(
             "pass --write to run it (the stream and finalize own the lakehouse's tables); "
             "give each statement as its own argument",
         )
-    spark = sql_session(settings())
-    for query in queries:
-        try:
-            frame = spark.sql(query)
-            columns = frame.columns
-            rows = [row.asDict(recursive=True) for row in frame.limit(limit).collect()] if columns else []
-        except PySparkException as exc:
-            first_line = str(exc).strip().splitlines()[0]
-            raise StockstreamError(
-                f"Spark SQL rejected the query: {first_line}",
-                '`stockstream sql "SHOW TABLES IN bronze"` lists the tables; names are schema.table',
-            ) from None
-        print_rows(columns, rows, fmt)
+    with sql_session(settings()) as spark:
+        for query in queries:
+            try:
+                frame = spark.sql(query)
+                columns = frame.columns
+                rows = [row.asDict(recursive=True) for row in frame.limit(limit).collect()] if columns else []
+            except PySparkException as exc:
+                if lost_engine(exc):
+                    raise StockstreamError(
+                        "the SQL engine stopped answering while it ran the statement",
+                        f"see {settings().log_dir / 'sql-engine.log'} and `stockstream status`; run it again "
+                        "(without a running engine, `stockstream sql` starts a Spark of its own)",
+                    ) from None
+                first_line = str(exc).strip().splitlines()[0]
+                raise StockstreamError(
+                    f"Spark SQL rejected the query: {first_line}",
+                    '`stockstream sql "SHOW TABLES IN bronze"` lists the tables; names are schema.table',
+                ) from None
+            print_rows(columns, rows, fmt)
 
 
 def print_rows(columns: list[str], rows: list[dict[str, object]], fmt: OutputFormat) -> None:

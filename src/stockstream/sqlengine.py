@@ -19,6 +19,9 @@ import signal
 import sys
 import threading
 import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -125,9 +128,11 @@ def answers(settings: Settings, timeout: float = ANSWER_TIMEOUT) -> bool:
     return True
 
 
-def sql_session(settings: Settings) -> SparkSession:
-    """The session `stockstream sql` runs its statements in: the running engine's when this data
-    root has one that answers, else a SparkSession of this process (a JVM start, cold jobs)."""
+@contextmanager
+def sql_session(settings: Settings) -> Iterator[SparkSession]:
+    """The session `stockstream sql` runs its statements in: a session of the running engine when
+    this data root has one that answers (released on the way out), else a SparkSession of this
+    process (a JVM start, cold jobs)."""
     from stockstream.services.sql_engine import SqlEngineService
 
     url = SqlEngineService(settings).ready_url()
@@ -135,17 +140,33 @@ def sql_session(settings: Settings) -> SparkSession:
         from pyspark.sql import SparkSession
         from pyspark.sql.connect.client.retries import DefaultPolicy
 
+        # The lost connection is reported by lost_engine's caller; pyspark also warns of it.
+        warnings.filterwarnings("ignore", message=r"\[RETRIES_EXCEEDED\]")
         remote = SparkSession.builder.remote(url).getOrCreate()
         # Spark Connect retries a lost connection for 10 minutes by default; an engine stopped
         # mid-statement fails the command within seconds instead.
         remote.client.set_retry_policies([DefaultPolicy(max_retries=RETRIES, max_backoff=2000)])
         log.info("running on the SQL engine at %s", url)
-        return remote
+        try:
+            yield remote
+        finally:
+            remote.stop()  # the engine drops the session's state now, not after its idle timeout
+        return
     if url is not None:
         log.warning("the SQL engine at %s did not answer: running the statements in a Spark here", url)
     from stockstream.spark import spark_session
 
-    return spark_session(settings, "stockstream-sql")
+    yield spark_session(settings, "stockstream-sql")
+
+
+def lost_engine(exc: BaseException) -> bool:
+    """True when a statement failed because the connection to the engine was lost (the engine
+    stopped or crashed while it ran), not because Spark refused the statement."""
+    import grpc
+    from pyspark.errors.exceptions.connect import SparkConnectGrpcException
+
+    lost = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED}
+    return isinstance(exc, SparkConnectGrpcException) and exc.getGrpcStatusCode() in lost
 
 
 def main() -> int:

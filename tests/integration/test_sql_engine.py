@@ -1,6 +1,7 @@
 """The SQL engine as `stockstream up` runs it (its own process, SqlEngineService) on the dashboard's
 hand-built lakehouse: `stockstream sql` runs on it, sees each table's newest version and tables
-created after it started, and runs in a Spark of its own once the engine is stopped."""
+created after it started, says so when the engine stops under a running statement, and runs in a
+Spark of its own once the engine is stopped."""
 
 from __future__ import annotations
 
@@ -35,11 +36,18 @@ DAY_ROWS = [
 ]
 
 
+STOCKSTREAM = str(PROJECT_ROOT / ".venv" / "bin" / "stockstream")
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    return {"PATH": "/usr/bin:/bin", "HOME": str(settings.data_root), **settings_env(settings)}
+
+
 def sql(settings: Settings, *queries: str) -> tuple[list[dict[str, object]], str]:
     """`stockstream sql QUERY... --format json`: the rows printed and what went to stderr."""
     done = subprocess.run(
-        [str(PROJECT_ROOT / ".venv" / "bin" / "stockstream"), "sql", *queries, "--format", "json"],
-        env={"PATH": "/usr/bin:/bin", "HOME": str(settings.data_root), **settings_env(settings)},
+        [STOCKSTREAM, "sql", *queries, "--format", "json"],
+        env=cli_env(settings),
         capture_output=True,
         text=True,
         timeout=300,
@@ -87,9 +95,27 @@ def test_stockstream_sql_runs_on_the_engine_and_sees_new_data(tmp_path: Path) ->
         assert wait_until(bars_counted, timeout=60, interval=2), "gold.minute_bars was never registered"
         rows, _ = sql(settings, "SELECT count(*) AS n, sum(volume) AS shares FROM gold.minute_bars")
         assert rows == [{"n": len(bars), "shares": sum(bar[6] for bar in bars)}]
+
+        # The engine stopped while a statement runs on it: the statement fails within seconds
+        # and says so, instead of retrying for Spark Connect's default 10 minutes.
+        long = subprocess.Popen(
+            [STOCKSTREAM, "sql", "SELECT count(*) FROM range(100000000000)"],
+            env=cli_env(settings),
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+        )
+        assert long.stderr is not None
+        said = ""
+        while "running on the SQL engine" not in said and long.poll() is None:
+            said += long.stderr.readline()
     finally:
         assert engine.stop()
     assert not engine.is_running() and engine.ready_url() is None
+    said += long.communicate(timeout=60)[1]
+    assert long.returncode == 1, said
+    assert "the SQL engine stopped answering while it ran the statement" in said
+    assert "Traceback" not in said
 
     rows, said = sql(settings, DAY_QUERY)
     assert rows[3] == {"ticker": "MSFT", "volume": 725, "trades": 11}
