@@ -8,8 +8,7 @@ from pathlib import Path
 import requests
 
 from stockstream.config import Settings, settings_env
-from stockstream.errors import StockstreamError
-from stockstream.services.process import ManagedProcess, port_in_use
+from stockstream.services.process import ManagedProcess, start_on_port
 
 
 class DashboardService:
@@ -48,17 +47,15 @@ class DashboardService:
 
     def start(self) -> None:
         """Start the dashboard unless it runs, and wait until it answers."""
-        if self.process.is_running() and self.healthy():
-            return
         s = self.settings
-        if not self.process.is_running() and port_in_use(s.host, s.dashboard_port):
-            raise StockstreamError(
-                f"port {s.host}:{s.dashboard_port} is taken by another program, "
-                "so the dashboard cannot bind it",
-                "stop that program, or choose another port with STOCKSTREAM_DASHBOARD_PORT",
-            )
-        self.process.start()
-        self.process.wait_healthy(self.healthy, timeout=s.start_timeout)
+        start_on_port(
+            self.process,
+            self.healthy,
+            s.host,
+            s.dashboard_port,
+            setting="STOCKSTREAM_DASHBOARD_PORT",
+            timeout=s.start_timeout,
+        )
 
     def stop(self) -> bool:
         """Stop the dashboard; True when it was running."""

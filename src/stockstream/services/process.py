@@ -170,6 +170,28 @@ class ManagedProcess:
             )
 
 
+def start_on_port(
+    process: ManagedProcess,
+    healthy: Callable[[], bool],
+    host: str,
+    port: int,
+    *,
+    setting: str,
+    timeout: float,
+) -> None:
+    """Start a service that listens on host:port unless it runs and is healthy, and wait until it
+    is; a port another program holds is refused with the setting that moves it."""
+    if process.is_running() and healthy():
+        return
+    if not process.is_running() and port_in_use(host, port):
+        raise StockstreamError(
+            f"port {host}:{port} is taken by another program, so the {process.name} cannot bind it",
+            f"stop that program, or choose another port with {setting}",
+        )
+    process.start()
+    process.wait_healthy(healthy, timeout=timeout)
+
+
 def _signal(proc: psutil.Process, sig: signal.Signals) -> None:
     with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
         proc.send_signal(sig)

@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 from stockstream.config import Settings, settings_env
-from stockstream.errors import StockstreamError
-from stockstream.services.process import ManagedProcess, port_in_use
+from stockstream.services.process import ManagedProcess, port_in_use, start_on_port
 from stockstream.sqlengine import engine_url, ready_path
 
 
@@ -51,16 +50,15 @@ class SqlEngineService:
 
     def start(self) -> None:
         """Start the engine unless it runs, and wait until it is warm."""
-        if self.process.is_running() and self.healthy():
-            return
         s = self.settings
-        if not self.process.is_running() and port_in_use(s.host, s.sql_port):
-            raise StockstreamError(
-                f"port {s.host}:{s.sql_port} is taken by another program, so the SQL engine cannot bind it",
-                "stop that program, or choose another port with STOCKSTREAM_SQL_PORT",
-            )
-        self.process.start()
-        self.process.wait_healthy(self.healthy, timeout=s.start_timeout)
+        start_on_port(
+            self.process,
+            self.healthy,
+            s.host,
+            s.sql_port,
+            setting="STOCKSTREAM_SQL_PORT",
+            timeout=s.start_timeout,
+        )
 
     def stop(self) -> bool:
         """Stop the engine; True when it was running."""
