@@ -825,7 +825,7 @@ def sql(
                 columns = frame.columns
                 rows = [row.asDict(recursive=True) for row in frame.limit(limit).collect()] if columns else []
             except PySparkException as exc:
-                if lost_engine(exc):
+                if lost_engine(exc, settings()):
                     raise StockstreamError(
                         "the SQL engine stopped answering while it ran the statement",
                         f"see {settings().log_dir / 'sql-engine.log'} and `stockstream status`; run it again "

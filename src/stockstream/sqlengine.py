@@ -64,8 +64,27 @@ def connect_conf(settings: Settings) -> dict[str, str]:
 
 
 def present_tables(settings: Settings) -> list[str]:
-    """The lakehouse tables that exist on disk."""
-    return [name for name, entry in registry().items() if entry.exists(settings)]
+    """The lakehouse tables that exist on disk with a first commit: a table being created has its
+    _delta_log folder a moment before its first version, and Spark refuses to register it then."""
+    return [
+        name
+        for name, entry in registry().items()
+        if entry.exists(settings) and any((entry.path(settings) / "_delta_log").glob("*.json"))
+    ]
+
+
+def register_present(spark: SparkSession, settings: Settings) -> bool:
+    """Register the tables on disk; False (logged) when Spark refused one, e.g. a table created
+    at that moment: the engine keeps serving and tries again REGISTER_EVERY seconds later."""
+    from pyspark.errors import PySparkException
+
+    try:
+        register(spark, settings)
+    except PySparkException as exc:
+        first_line = str(exc).strip().splitlines()[0]
+        log.warning("could not register every table yet, trying again in %gs: %s", REGISTER_EVERY, first_line)
+        return False
+    return True
 
 
 WARM_UP = (
@@ -79,22 +98,38 @@ are compiled once here."""
 def warm_up(spark: SparkSession, names: list[str]) -> None:
     """One count of every table and one aggregate: the first, cold jobs (Delta's log replay, the
     parquet reader, code generation) run here rather than in a user's first query."""
+    from pyspark.errors import PySparkException
+
     spark.sql(WARM_UP).collect()
     for name in names:
         started = time.monotonic()
-        spark.sql(f"SELECT count(*) FROM {name}").collect()
+        try:
+            spark.sql(f"SELECT count(*) FROM {name}").collect()
+        except PySparkException as exc:  # not registered yet: a warm-up is not worth failing over
+            log.warning("could not warm %s: %s", name, str(exc).strip().splitlines()[0])
+            continue
         log.info("warmed %s in %.1fs", name, time.monotonic() - started)
 
 
 def serve(settings: Settings, stop: threading.Event) -> None:
     """Run the engine until `stop` is set."""
+    from pyspark.errors import PySparkException
+    from pyspark.sql import SparkSession
+
     from stockstream.spark import spark_session
 
     started = time.monotonic()
     engine = settings.model_copy(update={"spark_conf": connect_conf(settings)})
-    spark = spark_session(engine, "stockstream-sql-engine", long_running=True)
+    registered = True
+    try:
+        spark = spark_session(engine, "stockstream-sql-engine", long_running=True)
+    except PySparkException as exc:  # the session is up; a table being created was refused
+        log.warning("could not register every table yet: %s", str(exc).strip().splitlines()[0])
+        spark, registered = SparkSession.builder.getOrCreate(), False
     names = present_tables(settings)
     warm_up(spark, names)
+    if not registered:
+        names = []  # the loop below registers them all again
     ready = ready_path(settings)
     ready.write_text(json.dumps({"pid": os.getpid(), "url": engine_url(settings)}) + "\n")
     log.info(
@@ -106,8 +141,7 @@ def serve(settings: Settings, stop: threading.Event) -> None:
     try:
         while not stop.wait(REGISTER_EVERY):
             now = present_tables(settings)
-            if now != names:
-                register(spark, settings)
+            if now != names and register_present(spark, settings):
                 log.info("registered %s", ", ".join(sorted(set(now) - set(names))) or "no new table")
                 names = now
     finally:
@@ -159,14 +193,19 @@ def sql_session(settings: Settings) -> Iterator[SparkSession]:
     yield spark_session(settings, "stockstream-sql")
 
 
-def lost_engine(exc: BaseException) -> bool:
-    """True when a statement failed because the connection to the engine was lost (the engine
-    stopped or crashed while it ran), not because Spark refused the statement."""
+def lost_engine(exc: BaseException, settings: Settings) -> bool:
+    """True when a statement run on the engine failed because the engine went away under it: the
+    connection was lost (it crashed), or it stopped, which cancels its jobs (it removes its ready
+    file first); False for a statement Spark refused, and for a session of this process."""
     import grpc
     from pyspark.errors.exceptions.connect import SparkConnectGrpcException
 
+    from stockstream.services.sql_engine import SqlEngineService
+
+    if not isinstance(exc, SparkConnectGrpcException):
+        return False
     lost = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED}
-    return isinstance(exc, SparkConnectGrpcException) and exc.getGrpcStatusCode() in lost
+    return exc.getGrpcStatusCode() in lost or SqlEngineService(settings).ready_url() is None
 
 
 def main() -> int:

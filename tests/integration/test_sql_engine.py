@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from stockstream.config import PROJECT_ROOT, Settings, settings_env
 from stockstream.services.manager import Platform
 from stockstream.services.process import wait_until
 from stockstream.services.sql_engine import SqlEngineService
+from stockstream.sqlengine import REGISTER_EVERY
 from stockstream.tables import MINUTE_BARS, table
 from tests.conftest import isolated_settings
 from tests.dashboard_lake import BARS, D2, append_trade, bar_rows, build_lakehouse
@@ -83,6 +85,13 @@ def test_stockstream_sql_runs_on_the_engine_and_sees_new_data(tmp_path: Path) ->
         rows, _ = sql(settings, DAY_QUERY)
         assert rows[3] == {"ticker": "MSFT", "volume": 725, "trades": 11}
         assert rows[:3] == DAY_ROWS[:3]
+
+        # A table being created (its log folder, no version yet) is left alone until its first
+        # commit: Spark would refuse to register it, and that once stopped the engine.
+        (minute_bars / "_delta_log").mkdir(parents=True)
+        time.sleep(2 * REGISTER_EVERY)
+        assert engine.ready_url() is not None
+        shutil.rmtree(minute_bars)
 
         # A table created after the engine started is registered by it within seconds.
         (day, ticker), bars = next(iter(BARS.items()))
