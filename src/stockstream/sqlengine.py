@@ -38,6 +38,8 @@ REGISTER_EVERY = 5.0
 """Seconds between two looks for lakehouse tables created since the last one."""
 ANSWER_TIMEOUT = 5.0
 """Seconds `stockstream sql` waits for the engine's port to speak gRPC before it starts a Spark."""
+LOST_WAIT = 5.0
+"""Seconds a statement's failure waits for the engine to go away before it is called Spark's."""
 RETRIES = 4
 """Retries of a statement whose connection to the engine failed (about 3 s of back-off in all)."""
 
@@ -64,13 +66,8 @@ def connect_conf(settings: Settings) -> dict[str, str]:
 
 
 def present_tables(settings: Settings) -> list[str]:
-    """The lakehouse tables that exist on disk with a first commit: a table being created has its
-    _delta_log folder a moment before its first version, and Spark refuses to register it then."""
-    return [
-        name
-        for name, entry in registry().items()
-        if entry.exists(settings) and any((entry.path(settings) / "_delta_log").glob("*.json"))
-    ]
+    """The lakehouse tables that exist on disk (from their first commit)."""
+    return [name for name, entry in registry().items() if entry.exists(settings)]
 
 
 def register_present(spark: SparkSession, settings: Settings) -> bool:
@@ -113,23 +110,13 @@ def warm_up(spark: SparkSession, names: list[str]) -> None:
 
 def serve(settings: Settings, stop: threading.Event) -> None:
     """Run the engine until `stop` is set."""
-    from pyspark.errors import PySparkException
-    from pyspark.sql import SparkSession
-
     from stockstream.spark import spark_session
 
     started = time.monotonic()
     engine = settings.model_copy(update={"spark_conf": connect_conf(settings)})
-    registered = True
-    try:
-        spark = spark_session(engine, "stockstream-sql-engine", long_running=True)
-    except PySparkException as exc:  # the session is up; a table being created was refused
-        log.warning("could not register every table yet: %s", str(exc).strip().splitlines()[0])
-        spark, registered = SparkSession.builder.getOrCreate(), False
+    spark = spark_session(engine, "stockstream-sql-engine", long_running=True)
     names = present_tables(settings)
     warm_up(spark, names)
-    if not registered:
-        names = []  # the loop below registers them all again
     ready = ready_path(settings)
     ready.write_text(json.dumps({"pid": os.getpid(), "url": engine_url(settings)}) + "\n")
     log.info(
@@ -198,14 +185,19 @@ def lost_engine(exc: BaseException, settings: Settings) -> bool:
     connection was lost (it crashed), or it stopped, which cancels its jobs (it removes its ready
     file first); False for a statement Spark refused, and for a session of this process."""
     import grpc
-    from pyspark.errors.exceptions.connect import SparkConnectGrpcException
+    from pyspark.errors.exceptions.connect import AnalysisException, SparkConnectGrpcException
 
+    from stockstream.services.process import wait_until
     from stockstream.services.sql_engine import SqlEngineService
 
-    if not isinstance(exc, SparkConnectGrpcException):
-        return False
+    if not isinstance(exc, SparkConnectGrpcException) or isinstance(exc, AnalysisException):
+        return False  # not the engine's, or a statement Spark refused (parse, names, types)
     lost = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED}
-    return exc.getGrpcStatusCode() in lost or SqlEngineService(settings).ready_url() is None
+    if exc.getGrpcStatusCode() in lost:
+        return True
+    # The stop signals the engine's JVM and its Python at once: the cancelled job's error can
+    # arrive just before the engine removes its ready file.
+    return wait_until(lambda: SqlEngineService(settings).ready_url() is None, timeout=LOST_WAIT)
 
 
 def main() -> int:

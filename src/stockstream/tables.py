@@ -58,7 +58,10 @@ class Table:
         return settings.checkpoint_dir / self.schema / self.name / sink
 
     def exists(self, settings: Settings) -> bool:
-        return (self.path(settings) / "_delta_log").is_dir()
+        """True from the table's first commit: a writer creates _delta_log a moment before its
+        first version, and Spark refuses to register (or read) the table in between."""
+        log = self.path(settings) / "_delta_log"
+        return (log / "_last_checkpoint").is_file() or next(log.glob("*.json"), None) is not None
 
     def ref(self, settings: Settings) -> str:
         """The table in SQL by its path (delta.`...`): right whatever the session's catalog holds."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,8 +17,7 @@ from stockstream.config import PROJECT_ROOT, Settings, settings_env
 from stockstream.services.manager import Platform
 from stockstream.services.process import wait_until
 from stockstream.services.sql_engine import SqlEngineService
-from stockstream.sqlengine import REGISTER_EVERY
-from stockstream.tables import MINUTE_BARS, table
+from stockstream.tables import MINUTE_BARS, REPLAY_MANIFEST, table
 from tests.conftest import isolated_settings
 from tests.dashboard_lake import BARS, D2, append_trade, bar_rows, build_lakehouse
 from tests.unit.test_analyses import write_table
@@ -86,12 +84,10 @@ def test_stockstream_sql_runs_on_the_engine_and_sees_new_data(tmp_path: Path) ->
         assert rows[3] == {"ticker": "MSFT", "volume": 725, "trades": 11}
         assert rows[:3] == DAY_ROWS[:3]
 
-        # A table being created (its log folder, no version yet) is left alone until its first
-        # commit: Spark would refuse to register it, and that once stopped the engine.
-        (minute_bars / "_delta_log").mkdir(parents=True)
-        time.sleep(2 * REGISTER_EVERY)
-        assert engine.ready_url() is not None
-        shutil.rmtree(minute_bars)
+        # A table being created (its log folder, no version yet) is not a table until its first
+        # commit: Spark would refuse to register it, and that once stopped the engine. It stays
+        # so while the engine registers the next table, and in the Spark of the last query.
+        (table(REPLAY_MANIFEST).path(settings) / "_delta_log").mkdir(parents=True)
 
         # A table created after the engine started is registered by it within seconds.
         (day, ticker), bars = next(iter(BARS.items()))
@@ -102,6 +98,7 @@ def test_stockstream_sql_runs_on_the_engine_and_sees_new_data(tmp_path: Path) ->
             return any(row["tableName"] == "minute_bars" for row in rows)
 
         assert wait_until(bars_counted, timeout=60, interval=2), "gold.minute_bars was never registered"
+        assert engine.ready_url() is not None
         rows, _ = sql(settings, "SELECT count(*) AS n, sum(volume) AS shares FROM gold.minute_bars")
         assert rows == [{"n": len(bars), "shares": sum(bar[6] for bar in bars)}]
 

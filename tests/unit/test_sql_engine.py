@@ -100,7 +100,8 @@ def test_a_taken_port_names_the_port_and_the_setting(settings: Settings, listeni
 
 def test_a_table_counts_as_present_from_its_first_commit(settings: Settings) -> None:
     """A writer creates _delta_log a moment before the table's first version: Spark refuses to
-    register the table in between (it stopped the engine once, in the e2e suite)."""
+    register the table in between (it stopped the engine once, in the e2e suite); Table.exists
+    says no until then."""
     for name in (STOCK_DAILY, MINUTE_BARS):
         (table(name).path(settings) / "_delta_log").mkdir(parents=True)
     (table(STOCK_DAILY).path(settings) / "_delta_log" / "00000000000000000000.json").write_text("{}\n")
