@@ -31,9 +31,9 @@ from stockstream.benchmarking import cli as run_step
 from stockstream.benchmarking import last_weekdays, machine, universe_of
 from stockstream.broker.admin import ensure_topic
 from stockstream.broker.local import LocalBroker
-from stockstream.chaos.lab import free_port
 from stockstream.completion import replayed_records
 from stockstream.config import Settings
+from stockstream.services.process import free_port
 from stockstream.services.stream import StreamService
 
 PHASES = re.compile(r"took: recompute ([\d.]+)s, checks ([\d.]+)s")

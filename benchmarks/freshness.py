@@ -61,10 +61,10 @@ from stockstream.benchmarking import cli, machine
 from stockstream.broker.admin import ensure_topic
 from stockstream.broker.local import LocalBroker
 from stockstream.broker.replay import FLUSH_TIMEOUT, Deliveries, ReplayReport, publisher, send, shut
-from stockstream.chaos.lab import free_port
 from stockstream.config import Settings
 from stockstream.market.sources import business_days
 from stockstream.market.transactions import Transaction
+from stockstream.services.process import free_port
 from stockstream.services.stream import StreamService
 from stockstream.tables import (
     DAILY_BARS,

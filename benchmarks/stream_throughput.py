@@ -32,11 +32,11 @@ from stockstream.benchmarking import last_weekdays, machine
 from stockstream.broker.admin import ensure_topic
 from stockstream.broker.local import LocalBroker
 from stockstream.chaos.airflow_faults import stockstream
-from stockstream.chaos.lab import free_port
 from stockstream.config import Settings
 from stockstream.errors import StockstreamError
 from stockstream.market.extract import choose_source, extract
 from stockstream.market.intraday import load_plan, transactions
+from stockstream.services.process import free_port
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

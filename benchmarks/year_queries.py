@@ -45,8 +45,8 @@ from typing import TYPE_CHECKING
 
 from stockstream.analyses import CHART_FILES
 from stockstream.benchmarking import cli, last_weekdays, machine
-from stockstream.chaos.lab import free_port
 from stockstream.config import Settings
+from stockstream.services.process import free_port
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from stockstream.config import Settings
+from stockstream.services.process import free_port, free_ports
 
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["free_port", "isolated_settings"]
 
 
 def isolated_settings(data_root: Path, **overrides: object) -> Settings:
     """Settings of an instance of its own: its data root and free ports for every service."""
-    ports = {
-        name: free_port()
-        for name in (
-            "kafka_port",
-            "kafka_controller_port",
-            "airflow_port",
-            "airflow_worker_log_port",
-            "airflow_trigger_log_port",
-            "dashboard_port",
-            "sql_port",
-        )
-    }
+    ports = free_ports()
     return Settings(data_root=data_root, **{**ports, **overrides})  # type: ignore[arg-type]
 
 

@@ -22,12 +22,13 @@ import psutil
 
 from stockstream import lake
 from stockstream.chaos.figures import Figure
-from stockstream.chaos.lab import free_port, kill_tree
+from stockstream.chaos.lab import kill_tree
 from stockstream.config import PROJECT_ROOT, Settings, settings_env
 from stockstream.errors import StockstreamError
 from stockstream.market.sources import business_days
 from stockstream.orchestration.airflow_api import FINISHED, AirflowApi
 from stockstream.orchestration.backfill import MARKET_DAY
+from stockstream.services.process import free_ports
 from stockstream.tables import registry, table
 
 log = logging.getLogger(__name__)
@@ -324,18 +325,9 @@ def clear_run_and_rerun(
 def platform_settings(root: Path, **overrides: Any) -> Settings:
     """Settings of a platform of its own: its data root under `root`, free ports, offline data,
     small days (150 trades per ticker)."""
-    ports = (
-        "kafka_port",
-        "kafka_controller_port",
-        "airflow_port",
-        "airflow_worker_log_port",
-        "airflow_trigger_log_port",
-        "dashboard_port",
-        "sql_port",
-    )
     values: dict[str, Any] = {
         "data_root": root / "platform",
-        **{name: free_port() for name in ports},
+        **free_ports(),
         "sim_trades_per_day": 150,
         "source": "offline",
         "start_timeout": 300,

@@ -10,7 +10,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -31,7 +30,7 @@ from stockstream.completion import wait_processed
 from stockstream.config import Settings
 from stockstream.errors import StockstreamError
 from stockstream.market.transactions import Transaction
-from stockstream.services.process import wait_until
+from stockstream.services.process import free_ports, wait_until
 from stockstream.services.stream import StreamService, read_status
 from stockstream.tables import (
     ACTION_DAILY,
@@ -55,23 +54,11 @@ BOOKKEEPING = frozenset({"updated_at"})
 TEMPLATE = "template"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def lab_settings(root: Path, **overrides: Any) -> Settings:
     """Settings of a lab: its own data root and free ports, small Spark, a quick trigger."""
     values: dict[str, Any] = {
         "data_root": root / TEMPLATE,
-        "kafka_port": free_port(),
-        "kafka_controller_port": free_port(),
-        "airflow_port": free_port(),
-        "airflow_worker_log_port": free_port(),
-        "airflow_trigger_log_port": free_port(),
-        "dashboard_port": free_port(),
-        "sql_port": free_port(),
+        **free_ports(),
         "spark_master": "local[2]",
         "spark_shuffle_partitions": 2,
         "topic_partitions": 3,

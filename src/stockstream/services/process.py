@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psutil
 
+from stockstream.config import Settings
 from stockstream.errors import StockstreamError
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,18 @@ def port_in_use(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.settimeout(0.5)
         return sock.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def free_ports() -> dict[str, int]:
+    """A free port for every port setting (each *_port field of Settings): an instance of its own."""
+    return {name: free_port() for name in Settings.model_fields if name.endswith("_port")}
 
 
 def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.5) -> bool:
