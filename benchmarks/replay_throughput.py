@@ -17,7 +17,6 @@ import argparse
 import os
 import platform
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,12 +35,7 @@ from stockstream.market.day_replay import publish_plan
 from stockstream.market.intraday import DayPlan, transactions
 from stockstream.market.reference import load_universe, reference_profile
 from stockstream.market.sources import OfflineSource
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from stockstream.services.process import free_port
 
 
 def day_plan(day: date) -> DayPlan:
